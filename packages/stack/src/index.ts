@@ -1,1 +1,9 @@
-export {};
+// @hummingbird/stack: one launcher for Prosody (and later the Hummingbird apps), used by `pnpm start` and by
+// the integration tests (ARCHITECTURE.md: one launcher, not two).
+export { startProsody, PROSODY_INSTALL_COMMAND } from './prosody.js';
+export type { ProsodyHandle, ProsodyStopResult, ProsodyctlResult, ProsodyUser, StartProsodyOptions } from './prosody.js';
+export { renderProsodyConfig, jitsiHosts, defaultMucAdmins, luaString } from './prosody-config.js';
+export type { ProsodyConfig, ProsodyHosts, ProsodyLogLevel, ProsodyPorts, TurnServiceConfig } from './prosody-config.js';
+export { freePort, freePorts } from './free-port.js';
+export { ProsodyStartError, ProsodyctlError } from './errors.js';
+export type { ProsodyStartErrorCode } from './errors.js';
