@@ -1,1 +1,1 @@
-export {};
+export { ROUTER_MEDIA_CODECS } from './media/codecs.js';

@@ -1,0 +1,1 @@
+int hummingbird_shim_placeholder(void) { return 0; }
