@@ -484,7 +484,10 @@ function streamFeatures(port: number, domain: string, signal: AbortSignal): Prom
   return new Promise((resolveProbe, rejectProbe) => {
     const socket = connect({ host: '127.0.0.1', port });
     let received = '';
+    let finished = false;
     const done = (error?: Error): void => {
+      if (finished) return; // 'close' follows our own end/destroy
+      finished = true;
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       socket.removeAllListeners('data');

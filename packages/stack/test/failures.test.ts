@@ -91,7 +91,7 @@ describe('startProsody failures are reported clearly and leave nothing behind', 
     }
   });
 
-  it('a domain that is not a DNS name is a TypeError (a caller bug), with nothing left behind', async () => {
+  it('a domain that is not a DNS name is a TypeError (a caller bug), not a start failure', async () => {
     await expect(startProsody({ domain: 'bad"domain' })).rejects.toThrow(TypeError);
   });
 });
