@@ -7,3 +7,5 @@ export type { ProsodyConfig, ProsodyHosts, ProsodyLogLevel, ProsodyPorts, TurnSe
 export { freePort, freePorts } from './free-port.js';
 export { ProsodyStartError, ProsodyctlError } from './errors.js';
 export type { ProsodyStartErrorCode } from './errors.js';
+export { startStack } from './stack.js';
+export type { Stack, StartStackOptions } from './stack.js';
