@@ -258,7 +258,7 @@ function renderNode(node: SchemaNode, key: string, depth: number, envPrefix: str
     const active = children.some((c) => c.active);
     lines.push(active ? `${indent}${key}:` : `${indent}# ${key}:`);
     children.forEach((child, index) => {
-      if (index > 0 && depth === 0) lines.push('');
+      if (index > 0) lines.push('');
       // A section is inactive only when all its children are, so their lines are comments already.
       lines.push(...child.lines);
     });

@@ -1,4 +1,4 @@
-import { fastify, type FastifyBaseLogger, type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
+import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Logger } from './logger.js';
@@ -126,7 +126,7 @@ function buildApp(options: OpsServerOptions, registry: Registry): FastifyInstanc
   const app = fastify({
     loggerInstance,
     // Probes hit these routes every few seconds; a log line per probe would bury everything else.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
 
   app.get(
