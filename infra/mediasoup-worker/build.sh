@@ -138,6 +138,18 @@ else
   step "meson $("${MESON[@]}" --version) ready ($(basename "$DEB"))"
 fi
 
+# One build per cache at a time: a second install waits, then finds the finished build.
+mkdir -p "$CACHE_ROOT"
+exec 9>"$CACHE_ROOT/.build.lock"
+if ! flock -n 9; then
+  step "another worker build is running; waiting for it"
+  flock 9
+fi
+if [ -f "$OUT_DIR/mediasoup-worker.sha256" ] && (cd "$OUT_DIR" && sha256sum --check --status mediasoup-worker.sha256); then
+  step "$OUT_DIR was built by the other run; nothing to do"
+  exit 0
+fi
+
 # --- 3. Sources: copy, shims, patches (spec §4-§6) -----------------------------------------
 WORK=$(mktemp -d "$CACHE_ROOT/build-$MS_VERSION.XXXXXX")
 STAGE="$OUT_DIR.partial.$$"
@@ -169,20 +181,28 @@ step "meson setup (release, no downloads, liburing off)"
   fail "meson setup failed (last lines above)"
 }
 
-# Ninja prints "[n/total] ..." for every step; show one line per 10 % and the failures.
+# Ninja prints "[n/total] ..." for every step; show one line per 10 % and the errors. A bash
+# read loop, not awk: Debian's mawk block-buffers a pipe, which delays the progress lines.
 compile() { # <target>
-  "${MESON[@]}" compile -C "$WORK/build" -j "$JOBS" "$1" 2>&1 | tee -a "$WORK/compile.log" | awk -v start="$START" '
-    /^\[[0-9]+\/[0-9]+\]/ {
-      split(substr($1, 2, length($1) - 2), nm, "/"); n = nm[1] + 0; total = nm[2] + 0
-      pct = int(n * 100 / total)
-      if (pct >= next_pct || n == total) {
-        printf "[worker-build %4ss]   compiled %d/%d (%d%%)\n", systime() - start, n, total, pct; fflush()
-        next_pct = pct - pct % 10 + 10
-      }
-      next
-    }
-    /error|Error|FAILED/ { print; fflush() }'
-  return "${PIPESTATUS[0]}"
+  local line n total pct next=0 status=1
+  while IFS= read -r line; do
+    if [[ $line =~ ^__hb_exit\ ([0-9]+)$ ]]; then status=${BASH_REMATCH[1]}; continue; fi
+    printf '%s\n' "$line" >>"$WORK/compile.log"
+    if [[ $line =~ ^\[([0-9]+)/([0-9]+)\] ]]; then
+      n=${BASH_REMATCH[1]} total=${BASH_REMATCH[2]}
+      pct=$((n * 100 / total))
+      if [ "$pct" -ge "$next" ] || [ "$n" = "$total" ]; then
+        step "  compiled $n/$total ($pct%)"
+        next=$((pct - pct % 10 + 10))
+      fi
+    elif [[ $line == *error:* || $line == FAILED:* ]]; then
+      printf '%s\n' "$line"
+    fi
+  done < <(
+    "${MESON[@]}" compile -C "$WORK/build" -j "$JOBS" "$1" 2>&1
+    echo "__hb_exit $?"
+  )
+  return "$status"
 }
 step "generating flatbuffers headers"
 compile flatbuffers-generator || fail "flatbuffers generation failed (log: keep it with HB_KEEP_BUILD=1)"
