@@ -1,7 +1,7 @@
 // The worker cache: a second install reuses the build, a corrupt binary is never used, the key
 // follows the recipe, and the lookup order is config > MEDIASOUP_WORKER_BIN > cache.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -115,7 +115,7 @@ describe('worker cache (unit, fake binaries)', () => {
     });
     expect(resolveWorkerBin({ env: withEnv, cacheDir: join(root, 'cached') })).toEqual({ path: fromEnv, source: 'env' });
     expect(resolveWorkerBin({ env, cacheDir: join(root, 'cached') })).toEqual({ path: cached, source: 'cache' });
-    expect(() => resolveWorkerBin({ env: { MEDIASOUP_WORKER_BIN: join(root, 'nope') } as NodeJS.ProcessEnv })).toThrow(
+    expect(() => resolveWorkerBin({ env: { MEDIASOUP_WORKER_BIN: join(root, 'nope') } })).toThrow(
       /MEDIASOUP_WORKER_BIN=.*does not exist/,
     );
   });
@@ -132,15 +132,17 @@ describe('worker cache (unit, fake binaries)', () => {
   });
 
   it('puts the cache outside the clone, under XDG_CACHE_HOME or ~/.cache', () => {
-    expect(cacheRoot({ XDG_CACHE_HOME: '/x/cache' } as NodeJS.ProcessEnv)).toBe('/x/cache/hummingbird/mediasoup-worker');
-    expect(cacheRoot({ HOME: '/home/u' } as NodeJS.ProcessEnv)).toBe('/home/u/.cache/hummingbird/mediasoup-worker');
+    expect(cacheRoot({ XDG_CACHE_HOME: '/x/cache' })).toBe('/x/cache/hummingbird/mediasoup-worker');
+    expect(cacheRoot({ HOME: '/home/u' })).toBe('/home/u/.cache/hummingbird/mediasoup-worker');
   });
 });
 
 describe('build.sh failures are one clear message', () => {
   it('stops when a patch no longer applies to the mediasoup sources', () => {
     const recipe = mkdtempSync(join(tmpdir(), 'hb-recipe-'));
-    const out = mkdtempSync(join(tmpdir(), 'hb-out-'));
+    // A cache of its own (no wait on a real build's lock), sharing the meson that the real
+    // build already fetched so this test does not download it again.
+    const cache = mkdtempSync(join(tmpdir(), 'hb-cache-'));
     try {
       for (const part of ['build.sh', 'shims']) cpSync(join(RECIPE_DIR, part), join(recipe, part), { recursive: true });
       mkdirSync(join(recipe, 'patches'));
@@ -148,19 +150,19 @@ describe('build.sh failures are one clear message', () => {
         join(recipe, 'patches', '0001-moved-upstream.patch'),
         '--- a/src/RTC/IceServer.cpp\n+++ b/src/RTC/IceServer.cpp\n@@ -1,1 +1,1 @@\n-this line is not in the file\n+replacement\n',
       );
-      // Reuse the meson already cached by the real build so this test does not download it.
-      const env = { ...process.env, XDG_CACHE_HOME: undefined };
-      const r = spawnSync('bash', [join(recipe, 'build.sh'), mediasoupPackageDir(), join(cacheRoot(), `test-${process.pid}`)], {
+      const realTools = join(cacheRoot(), 'tools');
+      if (existsSync(realTools)) symlinkSync(realTools, join(cache, 'tools'));
+      const r = spawnSync('bash', [join(recipe, 'build.sh'), mediasoupPackageDir(), join(cache, 'out')], {
         encoding: 'utf8',
-        env,
         timeout: 120_000,
       });
       expect(r.status).toBe(2);
       expect(r.stderr).toContain('patch 0001-moved-upstream.patch does not apply to mediasoup 3.19.3');
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(existsSync(join(cache, 'out')), 'no half-written output').toBe(false);
     } finally {
       rmSync(recipe, { recursive: true, force: true });
-      rmSync(out, { recursive: true, force: true });
+      rmSync(cache, { recursive: true, force: true });
     }
   });
 
