@@ -9,7 +9,10 @@ import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
 import { startBridge, type TestBridge } from './support/bridge.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, startPageServer } from './support/page.js';
+import type { PageStats } from './support/page.js';
 import { runIceScenario, type RunResult } from './support/scenario.js';
+import type { MidMode } from './support/sdp.js';
+import { WaitTimeoutError } from './support/wait.js';
 
 const RUNS = 5;
 /** Bound on every single wait inside a run, so a failure is an assertion, never a hang. */
@@ -38,7 +41,7 @@ afterAll(async () => {
 function row(r: RunResult): string {
   const pair = r.chromeSelectedPair;
   return [
-    `run ${r.run}:`,
+    `run ${r.run} (${r.midMode}):`,
     `ICE ${r.serverIceMs} ms (mediasoup, ${r.serverIceState}) / ${r.browserIceMs} ms (Chrome)`,
     `DTLS ${r.serverDtlsMs} ms (mediasoup) / ${r.browserDtlsMs} ms (Chrome)`,
     `Chrome iceRole ${r.chromeIceRole ?? '?'} → ${r.chromeIceRoleAtEnd ?? '?'}`,
@@ -50,25 +53,30 @@ function row(r: RunResult): string {
   ].join('\n    ');
 }
 
-describe('Chromium answering an offer without a=ice-lite (patched worker, §8.2)', () => {
+// Both ways of getting consumer packets to the right m-line (MidMode in support/sdp.ts: §8.4's
+// "consumers without the sdes:mid extension" alone does NOT work, measured). Each mode gets its own
+// 5 runs, so a regression in either shows up on its own.
+const MID_MODES: readonly MidMode[] = ['no-mid-extension', 'consumer-mid'];
+
+describe.each(MID_MODES)('Chromium answering an offer without a=ice-lite (patched worker, §8.2), mid mode %s', (midMode) => {
   it(
     `connects ICE + DTLS, carries media both ways and survives a one-more-consumer re-offer, ${RUNS} runs out of ${RUNS}`,
     async () => {
       if (!bridge || !context || !pageServer) throw new Error('setup failed');
-      console.log(`mediasoup ${bridge.version}, worker ${bridge.workerBin}, Chromium ${browser?.version() ?? '?'}`);
+      console.log(`mediasoup ${bridge.version}, worker ${bridge.workerBin}, Chromium ${browser?.version() ?? '?'}, mid mode ${midMode}`);
 
       const results: RunResult[] = [];
       const failures: string[] = [];
       // Sequential runs, each on a fresh transport and a fresh page (same browser and router).
       for (let run = 1; run <= RUNS; run++) {
         try {
-          const result = await runIceScenario({ run, bridge, context, pageUrl: pageServer.url, timeoutMs: WAIT_MS });
+          const result = await runIceScenario({ run, bridge, context, pageUrl: pageServer.url, timeoutMs: WAIT_MS, midMode });
           results.push(result);
           console.log(row(result));
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           failures.push(`run ${run}: ${message}`);
-          console.log(`run ${run}: FAILED ${message}`);
+          console.log(`run ${run} (${midMode}): FAILED ${message}`);
         }
       }
 
@@ -93,6 +101,34 @@ describe('Chromium answering an offer without a=ice-lite (patched worker, §8.2)
         expect(r.drops, `run ${r.run}: no ICE/DTLS drop during or after the re-offers`).toEqual([]);
       }
     },
-    150_000,
+    120_000,
   );
+});
+
+// Pins down why MidMode exists (support/sdp.ts): following §8.4's "safe default" literally — sdes:mid
+// in the offer, consumers created without it — mediasoup still stamps each consumer's auto-assigned
+// mid into the packets, Chrome routes them to the wrong m-line by MID and drops them silently. If a
+// mediasoup upgrade stops stamping the MID, this test fails and §8.4 can be revisited.
+describe('§8.4 default: consumers without sdes:mid while the BUNDLE negotiates it (mediasoup 3.19.3)', () => {
+  it('gets consumer packets sent by mediasoup but never counted by Chrome', async () => {
+    if (!bridge || !context || !pageServer) throw new Error('setup failed');
+    const outcome = await runIceScenario({
+      run: 1,
+      bridge,
+      context,
+      pageUrl: pageServer.url,
+      timeoutMs: 5_000,
+      midMode: 'spec-8.4-default',
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(outcome).toBeInstanceOf(WaitTimeoutError);
+    const failure = outcome as WaitTimeoutError;
+    expect(failure.what).toMatch(/^browser decodes frames from the video consumer/);
+    const last = failure.last as { page: PageStats; consumerPacketsSent: number };
+    expect(last.consumerPacketsSent, 'mediasoup did send the consumer RTP').toBeGreaterThan(0);
+    expect(last.page.connectionState, 'the transport itself is fine').toBe('connected');
+    expect(last.page.inbound, 'Chrome has no inbound-rtp at all: the packets went to a send-only m-line').toEqual([]);
+  }, 30_000);
 });

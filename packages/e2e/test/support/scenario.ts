@@ -19,7 +19,17 @@ import type { types } from 'mediasoup';
 
 import type { TestBridge } from './bridge.js';
 import { pageApplyOffer, pageStart, pageStats, type InboundStat, type PageStats, type StateChange } from './page.js';
-import { buildOffer, consumerRtpCapabilities, parseAnswer, producerRtpParameters, type OfferSection, type ParsedAnswer } from './sdp.js';
+import {
+  buildOffer,
+  consumerHeaderExtensions,
+  consumerRtpCapabilities,
+  offeredHeaderExtensions,
+  parseAnswer,
+  producerRtpParameters,
+  type MidMode,
+  type OfferSection,
+  type ParsedAnswer,
+} from './sdp.js';
 import { waitFor } from './wait.js';
 
 export interface ServerStateChange {
@@ -30,6 +40,7 @@ export interface ServerStateChange {
 
 export interface RunResult {
   run: number;
+  midMode: MidMode;
   /** Date.now() right before the page called setLocalDescription(answer #1). */
   sldAt: number;
   /** ms after setLocalDescription: mediasoup iceState connected|completed / dtlsState connected. */
@@ -69,6 +80,8 @@ export interface RunContext {
   context: BrowserContext;
   pageUrl: string;
   timeoutMs: number;
+  /** How consumer packets are routed to their m-line in the browser (see MidMode in sdp.ts). */
+  midMode: MidMode;
 }
 
 const ICE_UP = new Set(['connected', 'completed']);
@@ -152,7 +165,10 @@ export async function runIceScenario(ctx: RunContext): Promise<RunResult> {
       { mid: '0', kind: 'audio', direction: 'recvonly' },
       { mid: '1', kind: 'video', direction: 'recvonly' },
     ];
-    const offer = (): string => buildOffer({ transport, routerCaps, sections, sessionId, version: ++version });
+    const extensionUris = offeredHeaderExtensions(ctx.midMode);
+    const offer = (): string => buildOffer({ transport, routerCaps, sections, sessionId, version: ++version, extensionUris });
+    // 'consumer-mid': the consumer's MID must name its own m-line; otherwise let mediasoup count.
+    const consumeMid = (mid: string): { mid?: string } => (ctx.midMode === 'consumer-mid' ? { mid } : {});
 
     // ---- offer #1 (session-initiate) ----
     const offer1 = offer();
@@ -196,8 +212,13 @@ export async function runIceScenario(ctx: RunContext): Promise<RunResult> {
     );
 
     // ---- offer #2 (source-add of one video source) ----
-    const capabilities = consumerRtpCapabilities(routerCaps);
-    const videoConsumer = await transport.consume({ producerId: videoProducer.id, rtpCapabilities: capabilities, paused: true });
+    const capabilities = consumerRtpCapabilities(routerCaps, consumerHeaderExtensions(ctx.midMode));
+    const videoConsumer = await transport.consume({
+      producerId: videoProducer.id,
+      rtpCapabilities: capabilities,
+      paused: true,
+      ...consumeMid('2'),
+    });
     const keyframeRequestsFromBrowser: string[] = [];
     await videoConsumer.enableTraceEvent(['pli', 'fir']);
     videoConsumer.on('trace', (t) => {
@@ -210,17 +231,27 @@ export async function runIceScenario(ctx: RunContext): Promise<RunResult> {
     const resumedAt = Date.now();
     await videoConsumer.resume();
     const videoSsrc = videoConsumer.rtpParameters.encodings?.[0]?.ssrc ?? 0;
+    // The probe also reads what mediasoup sent, so a failure tells "never sent" from "sent, dropped".
     const firstFrames = await waitFor(
       `browser decodes frames from the video consumer (ssrc ${videoSsrc})`,
-      stats,
-      (s) => (inboundFor(s, videoSsrc)?.framesDecoded ?? 0) > 0,
-      { timeoutMs, fail: browserFailed, describe: brief },
-    );
+      async () => ({ page: await stats(), consumerPacketsSent: (await videoConsumer.getStats())[0]?.packetCount ?? 0 }),
+      (v) => (inboundFor(v.page, videoSsrc)?.framesDecoded ?? 0) > 0,
+      {
+        timeoutMs,
+        fail: (v) => browserFailed(v.page),
+        describe: (v) => `consumer packets sent by mediasoup: ${v.consumerPacketsSent}; browser: ${brief(v.page)}`,
+      },
+    ).then((v) => v.page);
     const firstFrameMs = Date.now() - resumedAt;
     const framesDecodedBeforeReoffer = inboundFor(firstFrames, videoSsrc)?.framesDecoded ?? 0;
 
     // ---- offer #3 (source-add of one more source): ICE must stay up, media must keep flowing ----
-    const audioConsumer = await transport.consume({ producerId: audioProducer.id, rtpCapabilities: capabilities, paused: true });
+    const audioConsumer = await transport.consume({
+      producerId: audioProducer.id,
+      rtpCapabilities: capabilities,
+      paused: true,
+      ...consumeMid('3'),
+    });
     sections.push(sendSection('3', audioConsumer));
     checkReoffered(parseAnswer((await p.evaluate(pageApplyOffer, { sdp: offer() })).sdp), '3');
     await audioConsumer.resume();
@@ -232,11 +263,12 @@ export async function runIceScenario(ctx: RunContext): Promise<RunResult> {
       (s) => (inboundFor(s, audioSsrc)?.packetsReceived ?? 0) > 0,
       { timeoutMs, fail: browserFailed, describe: brief },
     );
-    // At 15 fps, 15 more frames is about a second of video after the re-offer.
+    // At 15 fps, 45 more frames is about 3 s of video after the re-offer: longer than Chrome's
+    // ~2.5 s check interval (§8.2), so at least one consent check passes on the renegotiated session.
     const final = await waitFor(
       'the first video consumer keeps decoding after the re-offer',
       stats,
-      (s) => (inboundFor(s, videoSsrc)?.framesDecoded ?? 0) >= framesDecodedBeforeReoffer + 15,
+      (s) => (inboundFor(s, videoSsrc)?.framesDecoded ?? 0) >= framesDecodedBeforeReoffer + 45,
       { timeoutMs, fail: browserFailed, describe: brief },
     );
 
@@ -256,6 +288,7 @@ export async function runIceScenario(ctx: RunContext): Promise<RunResult> {
 
     return {
       run: ctx.run,
+      midMode: ctx.midMode,
       sldAt,
       serverIceMs: (serverIceAt ?? NaN) - sldAt,
       serverDtlsMs: (serverDtlsAt ?? NaN) - sldAt,

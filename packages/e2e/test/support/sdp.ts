@@ -33,9 +33,9 @@ export interface SendSection {
 export type OfferSection = RecvSection | SendSection;
 
 /**
- * Header extensions offered on the receiving m-lines: the recommended set of §4.2 ("hdrext:
- * ssrc-audio-level (audio), abs-send-time, transport-cc, sdes:mid"). Their ids are taken from the
- * router's capabilities, never chosen here (§8.3).
+ * Header extensions offered: the recommended set of §4.2 ("hdrext: ssrc-audio-level (audio),
+ * abs-send-time, transport-cc, sdes:mid"). Their ids are taken from the router's capabilities,
+ * never chosen here (§8.3).
  */
 export const OFFERED_HEADER_EXTENSIONS: readonly types.RtpHeaderExtensionUri[] = [
   'urn:ietf:params:rtp-hdrext:sdes:mid',
@@ -47,13 +47,47 @@ export const OFFERED_HEADER_EXTENSIONS: readonly types.RtpHeaderExtensionUri[] =
 export const MID_EXTENSION_URI: types.RtpHeaderExtensionUri = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 
 /**
- * The capabilities given to `consume()`: the router's, minus sdes:mid (§8.4). A consumer then stamps
- * no MID, and Chrome demuxes its packets by the `a=ssrc` lines of the m-line we signal.
+ * How consumer packets find their m-line in the browser. MEASURED here, and contrary to §8.4's
+ * "safe default": leaving sdes:mid out of the consumer's rtpCapabilities does NOT stop mediasoup
+ * 3.19.3 from stamping a MID. The Producer reserves a MID extension (internal id 1 = the router's
+ * preferredId) in every packet it receives (Producer.cpp, MangleRtpPacket), and the Router writes each
+ * consumer's `rtpParameters.mid` into it (Router.cpp, UpdateMid) — and consume() always sets that
+ * mid (an auto counter "0", "1", … when none is given). If the BUNDLE negotiated sdes:mid with id 1,
+ * Chrome reads the MID, and because MID rules before SSRC in its demuxer, the packets go to whatever
+ * m-line has that mid (e.g. the audio m-line "0"), where they are dropped silently (no inbound-rtp
+ * at all, no log line). Two modes work:
+ *  - 'no-mid-extension': sdes:mid is not offered anywhere, so Chrome ignores extension id 1 and
+ *    demuxes by the signalled a=ssrc (and mediasoup still matches producers by SSRC, §8.1).
+ *  - 'consumer-mid': sdes:mid is offered (the §4.2 offer unchanged) and each consumer is created
+ *    with `consume({ mid })` equal to the mid of the m-line that carries it (§8.4's "alternative";
+ *    with ljm that means the focus must know the mid ljm gives the source, e.g. via source-add's
+ *    `parameter name="mid"`).
+ * And one that does not, kept to pin the behaviour down in a test:
+ *  - 'spec-8.4-default': sdes:mid offered, consumers created without it and without a mid.
  */
-export function consumerRtpCapabilities(routerCaps: types.RtpCapabilities): types.RtpCapabilities {
+export type MidMode = 'no-mid-extension' | 'consumer-mid' | 'spec-8.4-default';
+
+/** The extensions the offer carries on every m-line. */
+export function offeredHeaderExtensions(mode: MidMode): readonly types.RtpHeaderExtensionUri[] {
+  return mode === 'no-mid-extension' ? OFFERED_HEADER_EXTENSIONS.filter((u) => u !== MID_EXTENSION_URI) : OFFERED_HEADER_EXTENSIONS;
+}
+
+/** The extensions given to consume() (and so advertised on the consumers' m-lines). */
+export function consumerHeaderExtensions(mode: MidMode): readonly types.RtpHeaderExtensionUri[] {
+  return mode === 'consumer-mid' ? OFFERED_HEADER_EXTENSIONS : OFFERED_HEADER_EXTENSIONS.filter((u) => u !== MID_EXTENSION_URI);
+}
+
+/**
+ * The capabilities given to `consume()`: the router's, limited to the extensions of the offer, so
+ * the consumer's m-line advertises exactly what was negotiated (ids stay the router's, §8.3).
+ */
+export function consumerRtpCapabilities(
+  routerCaps: types.RtpCapabilities,
+  extensionUris: readonly types.RtpHeaderExtensionUri[],
+): types.RtpCapabilities {
   return {
     codecs: routerCaps.codecs ?? [],
-    headerExtensions: (routerCaps.headerExtensions ?? []).filter((ext) => ext.uri !== MID_EXTENSION_URI),
+    headerExtensions: (routerCaps.headerExtensions ?? []).filter((ext) => extensionUris.includes(ext.uri)),
   };
 }
 
@@ -91,9 +125,13 @@ function recvCodecs(routerCaps: types.RtpCapabilities, kind: types.MediaKind): S
     }));
 }
 
-function recvExtensions(routerCaps: types.RtpCapabilities, kind: types.MediaKind): types.RtpHeaderExtensionParameters[] {
+function recvExtensions(
+  routerCaps: types.RtpCapabilities,
+  kind: types.MediaKind,
+  extensionUris: readonly types.RtpHeaderExtensionUri[],
+): types.RtpHeaderExtensionParameters[] {
   return (routerCaps.headerExtensions ?? [])
-    .filter((e) => e.kind === kind && OFFERED_HEADER_EXTENSIONS.includes(e.uri))
+    .filter((e) => e.kind === kind && extensionUris.includes(e.uri))
     .filter((e) => e.direction === undefined || e.direction === 'sendrecv' || e.direction === 'recvonly')
     .map((e) => ({ uri: e.uri, id: e.preferredId }));
 }
@@ -106,6 +144,8 @@ export interface BuildOfferOptions {
   sessionId: string;
   /** `o=` version: incremented on every re-offer (RFC 3264 §8). */
   version: number;
+  /** Header extensions to offer (default: the §4.2 set, see {@link MidMode}). */
+  extensionUris?: readonly types.RtpHeaderExtensionUri[];
 }
 
 /**
@@ -115,6 +155,7 @@ export interface BuildOfferOptions {
  */
 export function buildOffer(options: BuildOfferOptions): string {
   const { transport, routerCaps, sections } = options;
+  const extensionUris = options.extensionUris ?? OFFERED_HEADER_EXTENSIONS;
   const fingerprint = transport.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256');
   if (!fingerprint) throw new Error('the transport has no sha-256 fingerprint');
 
@@ -133,8 +174,8 @@ export function buildOffer(options: BuildOfferOptions): string {
       section.direction === 'recvonly' ? recvCodecs(routerCaps, section.kind) : section.rtpParameters.codecs;
     const extensions =
       section.direction === 'recvonly'
-        ? recvExtensions(routerCaps, section.kind)
-        : (section.rtpParameters.headerExtensions ?? []);
+        ? recvExtensions(routerCaps, section.kind, extensionUris)
+        : (section.rtpParameters.headerExtensions ?? []).filter((e) => extensionUris.includes(e.uri));
 
     lines.push(`m=${section.kind} 9 UDP/TLS/RTP/SAVPF ${codecs.map((c) => c.payloadType).join(' ')}`);
     lines.push('c=IN IP4 0.0.0.0');
@@ -229,7 +270,10 @@ export function parseAnswer(sdp: string): ParsedAnswer {
     }
     const fp = /^a=fingerprint:(\S+) (\S+)$/.exec(line);
     if (fp) {
-      if (fp[1] === 'sha-256') fingerprint = { algorithm: 'sha-256', value: (fp[2] ?? '').toLowerCase() };
+      // UPPER case: the 3.19.3 worker compares the remote fingerprint with its own "%.2X:" rendering
+      // of the certificate hash, case-sensitively (DtlsTransport.cpp), although the TypeScript docs
+      // say "lowercase". A lowercase value makes DTLS fail right after the handshake (measured).
+      if (fp[1] === 'sha-256') fingerprint = { algorithm: 'sha-256', value: (fp[2] ?? '').toUpperCase() };
       continue;
     }
     const st = /^a=setup:(\S+)$/.exec(line);

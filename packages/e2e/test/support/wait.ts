@@ -3,6 +3,15 @@
 
 export class WaitTimeoutError extends Error {
   override name = 'WaitTimeoutError';
+  constructor(
+    message: string,
+    /** What was waited for. */
+    readonly what: string,
+    /** The last value the probe returned, for tests that inspect a failure. */
+    readonly last: unknown,
+  ) {
+    super(message);
+  }
 }
 
 export interface WaitOptions {
@@ -28,8 +37,10 @@ export async function waitFor<T>(
     const value = await probe();
     if (done(value)) return value;
     const reason = options.fail?.(value);
-    if (reason) throw new WaitTimeoutError(`${what}: gave up early (${reason}); last: ${show(value)}`);
-    if (Date.now() >= deadline) throw new WaitTimeoutError(`${what}: not reached within ${timeoutMs} ms; last: ${show(value)}`);
+    if (reason) throw new WaitTimeoutError(`${what}: gave up early (${reason}); last: ${show(value)}`, what, value);
+    if (Date.now() >= deadline) {
+      throw new WaitTimeoutError(`${what}: not reached within ${timeoutMs} ms; last: ${show(value)}`, what, value);
+    }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
