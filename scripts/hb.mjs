@@ -11,7 +11,7 @@
 // then run the stack or the whole test suite through turbo.
 // Plain JavaScript on purpose: it runs before any dependency is installed.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -180,9 +180,19 @@ function main() {
     process.exit(r.code !== 0 || t.failed > 0 ? 1 : 0);
   }
   if (command === 'start') {
-    const pnpm = setup(false);
-    const r = run(pnpm, ['--filter', '@hummingbird/stack', 'exec', 'tsx', 'src/cli.ts', ...process.argv.slice(3)]);
-    process.exit(r.code);
+    setup(false);
+    // Run the launcher directly (no pnpm wrapper in between), so Ctrl-C reaches it and it can
+    // stop Prosody and remove its run directory before exiting.
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=hummingbird-source', 'src/cli.ts', ...process.argv.slice(3)],
+      { cwd: join(ROOT, 'packages', 'stack'), stdio: 'inherit' },
+    );
+    for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+      process.on(signal, () => child.kill(signal));
+    }
+    child.on('exit', (code) => process.exit(code ?? 1));
+    return;
   }
   fail(`unknown command ${command}; use: start | test | setup`);
 }

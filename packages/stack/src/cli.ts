@@ -22,7 +22,11 @@ async function main(): Promise<number> {
   console.log(['', 'Hummingbird stack is up', ...stack.describe(), 'Press Ctrl-C to stop.', ''].join('\n'));
 
   return new Promise((resolve) => {
+    let stopping = false;
     const shutdown = (signal: string): void => {
+      // Ctrl-C reaches every process of the group, and npm forwards it too: act once.
+      if (stopping) return;
+      stopping = true;
       console.log(`\n${signal}: stopping the stack`);
       stack.stop().then(
         () => {
@@ -35,8 +39,8 @@ async function main(): Promise<number> {
         },
       );
     };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
   });
 }
 
