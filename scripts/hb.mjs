@@ -66,13 +66,18 @@ function ensurePnpm() {
   if (onPath.code === 0 && onPath.stdout.trim() === PNPM_VERSION) return 'pnpm';
   const toolsDir = join(process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'hummingbird', 'tools', `pnpm-${PNPM_VERSION}`);
   const local = join(toolsDir, 'node_modules', '.bin', 'pnpm');
-  if (existsSync(local)) return local;
+  // turbo runs package scripts through the package manager it finds on PATH.
+  const usePrivate = () => {
+    process.env['PATH'] = `${dirname(local)}:${process.env['PATH'] ?? ''}`;
+    return local;
+  };
+  if (existsSync(local)) return usePrivate();
   step(`installing pnpm ${PNPM_VERSION} into ${toolsDir} (from the npm registry)`);
   const r = run('npm', ['install', '--no-save', '--no-package-lock', '--prefix', toolsDir, `pnpm@${PNPM_VERSION}`], { quiet: true });
   if (r.code !== 0 || !existsSync(local)) {
     fail(`could not install pnpm ${PNPM_VERSION} with npm`, [r.stderr.trim().split('\n').slice(-5).join('\n  ')]);
   }
-  return local;
+  return usePrivate();
 }
 
 /** @param {string[]} pkgs @returns {string[]} the ones not installed */
