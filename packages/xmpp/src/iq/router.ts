@@ -1,6 +1,7 @@
 import { MalformedStanzaError, StanzaError } from '../errors.js';
 import { JidError, parseJid, type Jid } from '../jid.js';
 import { Element } from '../xml.js';
+import { isElement } from './is-element.js';
 import { buildStanzaError, stanzaError } from './stanza-error.js';
 
 /**
@@ -141,7 +142,7 @@ export class IqRouter {
     try {
       const child = await handler(request);
       const reply = replyTo(stanza, 'result');
-      if (child instanceof Element) reply.cnode(child);
+      if (isElement(child)) reply.cnode(child);
       return { kind: 'result', reply };
     } catch (error) {
       if (error instanceof StanzaError) return fail(error);

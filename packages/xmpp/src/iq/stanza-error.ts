@@ -1,6 +1,7 @@
 import { MalformedStanzaError, STANZA_ERROR_CONDITIONS, StanzaError, type StanzaErrorCondition, type StanzaErrorType } from '../errors.js';
 import { NS } from '../namespaces.js';
 import { cloneElement, Element } from '../xml.js';
+import { isElement } from './is-element.js';
 
 /**
  * The `<error/>` child of an error stanza (RFC 6120 §8.3), parsed into a {@link StanzaError} and built from one. This
@@ -56,8 +57,7 @@ function isErrorType(value: string | undefined): value is StanzaErrorType {
  * namespace. Throws {@link MalformedStanzaError} (with `path` under `error`) for anything else, never another error.
  */
 export function parseStanzaError(error: Element): StanzaError {
-  // Duck-typed on purpose: @xmpp/component 0.13 hands over elements from its own copy of @xmpp/xml.
-  if (typeof error !== 'object' || error === null || error.name !== 'error' || typeof error.getChildElements !== 'function') {
+  if (!isElement(error) || error.name !== 'error') {
     throw new MalformedStanzaError('error', 'not an <error/> element');
   }
   const type = error.attrs.type;
