@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { freePort, startProsody, type ProsodyHandle } from '@hummingbird/stack';
+
+import {
+  ConnectionStartError,
+  NS,
+  xml,
+  type ConnectionLogger,
+  type Element,
+  type XmppConnection,
+} from '../../src/index.js';
+import { anonymousClient, focusComponent, nextEvent, nextStanza, stopAll, track } from './helpers.js';
+import { createClientConnection } from '../../src/index.js';
+
+const NS_TEST = 'urn:hummingbird:test:echo';
+const FAST_RECONNECT = { reconnect: { initialMs: 200, maxMs: 1_000 } } as const;
+
+/** A logger that records messages, to observe reconnect attempts without sleeping. */
+function recordingLogger(): ConnectionLogger & { messages: string[] } {
+  const messages: string[] = [];
+  const record = (_object: object, message: string): void => {
+    messages.push(message);
+  };
+  return { messages, debug: record, info: record, warn: record, error: record };
+}
+
+/** The owner's side of `reconnected`: join `room` as `nick` and resolve with the self-presence (status 110). */
+async function joinRoom(connection: XmppConnection, room: string, nick: string): Promise<Element> {
+  const self = nextStanza(
+    connection,
+    (s) =>
+      s.is('presence') &&
+      s.attrs.from === `${room}/${nick}` &&
+      (s.getChild('x', NS.MUC_USER)?.getChildren('status') ?? []).some((status) => status.attrs.code === '110'),
+  );
+  await connection.send(xml('presence', { to: `${room}/${nick}` }, xml('x', { xmlns: NS.MUC })));
+  return self;
+}
+
+const prosodies: ProsodyHandle[] = [];
+afterEach(async () => {
+  await stopAll();
+  await Promise.all(prosodies.splice(0).map((p) => p.stop()));
+});
+
+describe('reconnect after a Prosody restart', () => {
+  it('TCP client, WebSocket client and component go offline, retry with backoff, and emit reconnected with a new session', async () => {
+    const componentSecret = randomBytes(12).toString('hex');
+    const first = await startProsody({ componentSecret });
+    prosodies.push(first);
+    const { ports } = first;
+    const logs = recordingLogger();
+    const focus = focusComponent(first, { ...FAST_RECONNECT, logger: logs });
+    focus.router.register(NS_TEST, 'echo', 'get', ({ payload }) => xml('echo', { xmlns: NS_TEST, value: payload.attrs.value ?? '' }));
+    const tcp = anonymousClient(first, 'tcp', { ...FAST_RECONNECT, logger: logs });
+    const ws = anonymousClient(first, 'ws', FAST_RECONNECT);
+    const all = [focus, tcp, ws];
+    await Promise.all(all.map((c) => c.start()));
+    const room = `restart@${first.hosts.conference}`;
+    await joinRoom(tcp, room, 'tcp');
+    const jidBefore = tcp.jid;
+
+    // The owner pattern: re-join rooms when told the session is new.
+    const rejoined = new Promise<Element>((resolve, reject) => {
+      tcp.once('reconnected', () => joinRoom(tcp, room, 'tcp').then(resolve, reject));
+    });
+    const offline = all.map((c) => nextEvent(c, 'offline'));
+    const reconnected = all.map((c) => nextEvent(c, 'reconnected', 60_000));
+    await first.stop();
+    await Promise.all(offline);
+    for (const c of all) expect(c.state).toBe('reconnecting');
+    // While Prosody is down, attempts fail (ECONNREFUSED) and are retried; wait for a few, on the log, not a clock.
+    await expect.poll(() => logs.messages.filter((m) => m === 'XMPP reconnect attempt failed').length, { timeout: 20_000 }).toBeGreaterThanOrEqual(4);
+
+    const second = await startProsody({ ports, componentSecret });
+    prosodies.push(second);
+    await Promise.all(reconnected);
+    for (const c of all) expect(c.state).toBe('online');
+    // prosody.md §3.4 item 3: no XEP-0198 resumption across a restart, so the anonymous client has a new JID…
+    expect(tcp.jid).not.toEqual(jidBefore);
+    // …and its room membership is back only because the owner re-joined on `reconnected`.
+    expect((await rejoined).attrs.from).toBe(`${room}/tcp`);
+    // IQs flow again through the routers.
+    expect((await tcp.caller.get(first.hosts.focus, xml('echo', { xmlns: NS_TEST, value: 'after' })))?.attrs.value).toBe('after');
+    expect((await ws.caller.get(first.hosts.focus, xml('echo', { xmlns: NS_TEST, value: 'ws' })))?.attrs.value).toBe('ws');
+  });
+});
+
+describe('start() and stop() are bounded and never crash the process', () => {
+  it('start() against a closed port rejects with ConnectionStartError, and nothing retries in the background', async () => {
+    const port = await freePort();
+    const logs = recordingLogger();
+    const client = track(createClientConnection({ service: `xmpp://127.0.0.1:${String(port)}`, domain: 'meet.test', logger: logs }));
+    const error = await client.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionStartError);
+    expect(String((error as Error).message)).toMatch(/ECONNREFUSED/);
+    expect(client.state).toBe('idle');
+    const before = logs.messages.length;
+    // @xmpp/reconnect would retry every 1 s (prosody.md §3.4 item 3); ours is off until the first online.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(logs.messages.length).toBe(before);
+  });
+
+  it('a component with a wrong secret fails start() with not-authorized', async () => {
+    const prosody = await startProsody();
+    prosodies.push(prosody);
+    const focus = track(
+      (await import('../../src/index.js')).createComponentConnection({
+        service: `xmpp://127.0.0.1:${String(prosody.ports.component)}`,
+        domain: prosody.hosts.focus,
+        secret: 'wrong',
+      }),
+    );
+    const error = await focus.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionStartError);
+    expect(String((error as Error).message)).toMatch(/not-authorized/);
+  });
+
+  it('stop() settles within its timeout when the server never answers the stream close (Prosody frozen with SIGSTOP)', async () => {
+    const prosody = await startProsody();
+    prosodies.push(prosody);
+    const client = anonymousClient(prosody, 'tcp', { stopTimeoutMs: 500 });
+    const focus = focusComponent(prosody, { stopTimeoutMs: 500 });
+    await Promise.all([client.start(), focus.start()]);
+    const offline = [nextEvent(client, 'offline'), nextEvent(focus, 'offline')];
+    process.kill(prosody.pid, 'SIGSTOP');
+    try {
+      const started = Date.now();
+      await Promise.all([client.stop(), focus.stop()]);
+      const elapsed = Date.now() - started;
+      await Promise.all(offline);
+      expect(client.state).toBe('stopped');
+      expect(focus.state).toBe('stopped');
+      // 500 ms close timeout + the forced close; far below xmpp.js's hang-or-crash.
+      expect(elapsed).toBeLessThan(4_000);
+      expect(elapsed).toBeGreaterThanOrEqual(450);
+    } finally {
+      process.kill(prosody.pid, 'SIGCONT');
+    }
+    // Data the thawed server still sends to the dropped sockets must not reach a detached parser (item 6).
+    await prosody.stop();
+  });
+
+  it('stop() is idempotent and a stopped connection refuses to start again', async () => {
+    const prosody = await startProsody();
+    prosodies.push(prosody);
+    const client = anonymousClient(prosody);
+    await client.start();
+    const first = client.stop();
+    expect(client.stop()).toBe(first);
+    await first;
+    await expect(client.start()).rejects.toBeInstanceOf(TypeError);
+  });
+});
