@@ -6,6 +6,8 @@ import { freePort, startProsody, type ProsodyHandle } from '@hummingbird/stack';
 
 import {
   ConnectionStartError,
+  createClientConnection,
+  createComponentConnection,
   NS,
   xml,
   type ConnectionLogger,
@@ -13,7 +15,6 @@ import {
   type XmppConnection,
 } from '../../src/index.js';
 import { anonymousClient, focusComponent, nextEvent, nextStanza, stopAll, track } from './helpers.js';
-import { createClientConnection } from '../../src/index.js';
 
 const NS_TEST = 'urn:hummingbird:test:echo';
 const FAST_RECONNECT = { reconnect: { initialMs: 200, maxMs: 1_000 } } as const;
@@ -65,7 +66,7 @@ describe('reconnect after a Prosody restart', () => {
 
     // The owner pattern: re-join rooms when told the session is new.
     const rejoined = new Promise<Element>((resolve, reject) => {
-      tcp.once('reconnected', () => joinRoom(tcp, room, 'tcp').then(resolve, reject));
+      tcp.once('reconnected', () => void joinRoom(tcp, room, 'tcp').then(resolve, reject));
     });
     const offline = all.map((c) => nextEvent(c, 'offline'));
     const reconnected = all.map((c) => nextEvent(c, 'reconnected', 60_000));
@@ -108,7 +109,7 @@ describe('start() and stop() are bounded and never crash the process', () => {
     const prosody = await startProsody();
     prosodies.push(prosody);
     const focus = track(
-      (await import('../../src/index.js')).createComponentConnection({
+      createComponentConnection({
         service: `xmpp://127.0.0.1:${String(prosody.ports.component)}`,
         domain: prosody.hosts.focus,
         secret: 'wrong',
