@@ -135,7 +135,8 @@ export class IqRouter {
     const namespace = payload.getNS();
     if (namespace === undefined || namespace === '') return fail(stanzaError('bad-request', 'the payload has no namespace'));
 
-    const handler = this.#handlers.get(routeKey(namespace, payload.name, type));
+    // getName(): the local name, so `<q:conference xmlns:q=…>` routes like `<conference xmlns=…>`.
+    const handler = this.#handlers.get(routeKey(namespace, payload.getName(), type));
     if (handler === undefined) return fail(stanzaError('service-unavailable'));
 
     const request: IqRequest = { id, type, from, to, payload, stanza };
@@ -146,7 +147,8 @@ export class IqRouter {
       return { kind: 'result', reply };
     } catch (error) {
       if (error instanceof StanzaError) return fail(error);
-      if (error instanceof MalformedStanzaError) return fail(stanzaError('bad-request', error.message));
+      // The reason describes the peer's own input; clipped, since a parser may quote a huge value.
+      if (error instanceof MalformedStanzaError) return fail(stanzaError('bad-request', clipText(error.message)));
       try {
         this.#options.onHandlerError?.(error, request);
       } catch {
@@ -177,4 +179,10 @@ export function errorReply(stanza: Element, error: StanzaError): Element {
   const reply = replyTo(stanza, 'error');
   reply.cnode(buildStanzaError(error));
   return reply;
+}
+
+const MAX_ERROR_TEXT = 256;
+
+function clipText(text: string): string {
+  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}…` : text;
 }

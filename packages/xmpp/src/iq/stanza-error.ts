@@ -57,7 +57,7 @@ function isErrorType(value: string | undefined): value is StanzaErrorType {
  * namespace. Throws {@link MalformedStanzaError} (with `path` under `error`) for anything else, never another error.
  */
 export function parseStanzaError(error: Element): StanzaError {
-  if (!isElement(error) || error.name !== 'error') {
+  if (!isElement(error) || error.getName() !== 'error') {
     throw new MalformedStanzaError('error', 'not an <error/> element');
   }
   const type = error.attrs.type;
@@ -67,28 +67,31 @@ export function parseStanzaError(error: Element): StanzaError {
   let appSpecific: Element | undefined;
   for (const child of error.getChildElements()) {
     const ns = child.getNS();
+    // getName(): local names, so prefixed forms (`<s:text xmlns:s=…>`) parse like unprefixed ones.
+    const name = child.getName();
     if (ns === NS.STANZAS) {
-      if (child.name === 'text') {
+      if (name === 'text') {
         if (text !== undefined) throw new MalformedStanzaError('error/text', 'more than one <text/>');
         text = child.getText();
-      } else if (isStanzaErrorCondition(child.name)) {
-        if (condition !== undefined) throw new MalformedStanzaError(`error/${child.name}`, 'more than one condition');
-        condition = child.name;
+      } else if (isStanzaErrorCondition(name)) {
+        if (condition !== undefined) throw new MalformedStanzaError(`error/${name}`, 'more than one condition');
+        condition = name;
       } else {
-        throw new MalformedStanzaError(`error/${child.name}`, 'not a defined condition of RFC 6120 §8.3.3');
+        throw new MalformedStanzaError(`error/${clip(name)}`, 'not a defined condition of RFC 6120 §8.3.3');
       }
     } else {
       // RFC 6120 §8.3.2: "at most one application-specific child"; anything without a namespace of its own is not one.
-      if (appSpecific !== undefined) throw new MalformedStanzaError(`error/${child.name}`, 'more than one application-specific child');
+      if (appSpecific !== undefined) throw new MalformedStanzaError(`error/${clip(name)}`, 'more than one application-specific child');
       if (ns === undefined || ns === '' || ns === NS.CLIENT || ns === NS.COMPONENT_ACCEPT) {
-        throw new MalformedStanzaError(`error/${child.name}`, 'application-specific child without its own namespace');
+        throw new MalformedStanzaError(`error/${clip(name)}`, 'application-specific child without its own namespace');
       }
       appSpecific = cloneElement(child);
       appSpecific.parent = null;
     }
   }
   if (condition === undefined) throw new MalformedStanzaError('error', 'no defined condition element');
-  return new StanzaError(condition, type, text, appSpecific);
+  // An empty <text/> says nothing; it parses like no text (and builds back without one).
+  return new StanzaError(condition, type, text === '' ? undefined : text, appSpecific);
 }
 
 /**
@@ -108,4 +111,9 @@ export function buildStanzaError(error: StanzaError): Element {
   if (error.text !== undefined && error.text !== '') element.c('text', { xmlns: NS.STANZAS }).t(error.text);
   if (error.appSpecific !== undefined) element.cnode(cloneElement(error.appSpecific));
   return element;
+}
+
+/** Element names in error paths are peer input: keep them short. */
+function clip(name: string): string {
+  return name.length > 64 ? `${name.slice(0, 64)}…` : name;
 }
