@@ -29,6 +29,8 @@ export interface ClientConnectionOptions extends ConnectionOptions {
 export class ClientConnection extends XmppConnection {
   readonly #client: XmppClient;
   #smOffered = false;
+  /** `<enable/>` went out on this stream; only an answer after it settles SM (a `<failed/>` to `<resume/>` does not). */
+  #smEnableSent = false;
   #smSettled = false;
   #onSmSettled: (() => void) | undefined;
 
@@ -45,6 +47,9 @@ export class ClientConnection extends XmppConnection {
     super(entity, options);
     this.#client = entity;
     entity.on('nonza', (element) => this.#onNonza(element));
+    entity.on('send', (element) => {
+      if (element.is('enable', NS.STREAM_MANAGEMENT)) this.#smEnableSent = true;
+    });
     entity.streamManagement.on('resumed', () => {
       setImmediate(() => this.markResumed());
     });
@@ -72,11 +77,14 @@ export class ClientConnection extends XmppConnection {
     if (element.is('features', NS_STREAMS)) {
       // Each stream restart brings new features; the last ones (after authentication) decide.
       this.#smOffered = element.getChild('sm', NS.STREAM_MANAGEMENT) !== undefined;
+      this.#smEnableSent = false;
       this.#smSettled = false;
       this.#onSmSettled = undefined;
       return;
     }
-    if (element.getNS() === NS.STREAM_MANAGEMENT && (element.name === 'enabled' || element.name === 'failed')) {
+    // After a reconnect xmpp.js first tries <resume/>; its <failed/> is followed by binding and <enable/>, whose
+    // answer is the one that counts (found by the restart test with smacks on: online came before <enabled/>).
+    if (this.#smEnableSent && element.getNS() === NS.STREAM_MANAGEMENT && (element.name === 'enabled' || element.name === 'failed')) {
       this.#smSettled = true;
       this.#onSmSettled?.();
     }

@@ -54,7 +54,7 @@ declare module 'hb:xmpp-entity' {
     _onData(data: Buffer | string): void;
     on(event: 'error', listener: (error: Error) => void): this;
     on(event: 'online', listener: (jid: XmppJid) => void): this;
-    on(event: 'nonza' | 'stanza', listener: (element: Element) => void): this;
+    on(event: 'nonza' | 'stanza' | 'send', listener: (element: Element) => void): this;
     on(event: 'disconnect' | 'offline' | 'open' | 'status', listener: (...args: unknown[]) => void): this;
     off(event: string, listener: (...args: never[]) => void): this;
     once(event: string, listener: (...args: never[]) => void): this;

@@ -27,7 +27,11 @@ export async function stopAll(): Promise<void> {
   await Promise.all(all.map((c) => c.stop()));
 }
 
-export function anonymousClient(prosody: ProsodyHandle, transport: 'tcp' | 'ws' = 'tcp', options: ConnectionOptions = {}): ClientConnection {
+export function anonymousClient(
+  prosody: ProsodyHandle,
+  transport: 'tcp' | 'ws' = 'tcp',
+  options: ConnectionOptions & Pick<ClientConnectionOptions, 'username' | 'password'> = {},
+): ClientConnection {
   const service =
     transport === 'tcp' ? `xmpp://127.0.0.1:${String(prosody.ports.c2s)}` : `ws://127.0.0.1:${String(prosody.ports.http)}/xmpp-websocket`;
   return track(createClientConnection({ service, domain: prosody.domain, ...options }));

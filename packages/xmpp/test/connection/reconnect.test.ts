@@ -18,6 +18,7 @@ import { anonymousClient, focusComponent, nextEvent, nextStanza, stopAll, track 
 
 const NS_TEST = 'urn:hummingbird:test:echo';
 const FAST_RECONNECT = { reconnect: { initialMs: 200, maxMs: 1_000 } } as const;
+const CROWD = 20;
 
 /** A logger that records messages, to observe reconnect attempts without sleeping. */
 function recordingLogger(): ConnectionLogger & { messages: string[] } {
@@ -48,9 +49,10 @@ afterEach(async () => {
 });
 
 describe('reconnect after a Prosody restart', () => {
-  it('TCP client, WebSocket client and component go offline, retry with backoff, and emit reconnected with a new session', async () => {
+  it('TCP client, WebSocket client, a crowd of 20 and the component go offline, retry with backoff, and emit reconnected with a new session', async () => {
     const componentSecret = randomBytes(12).toString('hex');
-    const first = await startProsody({ componentSecret });
+    // smacks on: every reconnect also goes through a failed <resume/> and a new <enable/> (the SM race, again).
+    const first = await startProsody({ componentSecret, smacks: true });
     prosodies.push(first);
     const { ports } = first;
     const logs = recordingLogger();
@@ -58,8 +60,28 @@ describe('reconnect after a Prosody restart', () => {
     focus.router.register(NS_TEST, 'echo', 'get', ({ payload }) => xml('echo', { xmlns: NS_TEST, value: payload.attrs.value ?? '' }));
     const tcp = anonymousClient(first, 'tcp', { ...FAST_RECONNECT, logger: logs });
     const ws = anonymousClient(first, 'ws', FAST_RECONNECT);
-    const all = [focus, tcp, ws];
+    // A crowd that joins a room from `online` and re-joins from `reconnected`, the earliest moments possible.
+    const crowdRoom = `crowd@${first.hosts.conference}`;
+    const crowd = Array.from({ length: CROWD }, () => anonymousClient(first, 'tcp', FAST_RECONNECT));
+    const sendFailures: string[] = [];
+    const crowdErrors: string[] = [];
+    const crowdJoins = crowd.map((client, i) => {
+      const occupant = `${crowdRoom}/c${String(i)}`;
+      let joins = 0;
+      const join = (): void => {
+        client.send(xml('presence', { to: occupant }, xml('x', { xmlns: NS.MUC }))).catch((e: unknown) => sendFailures.push(String(e)));
+      };
+      client.on('online', join);
+      client.on('reconnected', join);
+      client.on('error', (e) => crowdErrors.push(e.message));
+      client.on('stanza', (s) => {
+        if (s.is('presence') && s.attrs.type === undefined && s.attrs.from === occupant && (s.getChild('x', NS.MUC_USER)?.getChildren('status') ?? []).some((st) => st.attrs.code === '110')) joins++;
+      });
+      return () => joins;
+    });
+    const all = [focus, tcp, ws, ...crowd];
     await Promise.all(all.map((c) => c.start()));
+    await expect.poll(() => crowdJoins.map((joins) => joins()), { timeout: 30_000 }).toEqual(crowd.map(() => 1));
     const room = `restart@${first.hosts.conference}`;
     await joinRoom(tcp, room, 'tcp');
     const jidBefore = tcp.jid;
@@ -76,7 +98,7 @@ describe('reconnect after a Prosody restart', () => {
     // While Prosody is down, attempts fail (ECONNREFUSED) and are retried; wait for a few, on the log, not a clock.
     await expect.poll(() => logs.messages.filter((m) => m === 'XMPP reconnect attempt failed').length, { timeout: 20_000 }).toBeGreaterThanOrEqual(4);
 
-    const second = await startProsody({ ports, componentSecret });
+    const second = await startProsody({ ports, componentSecret, smacks: true });
     prosodies.push(second);
     await Promise.all(reconnected);
     for (const c of all) expect(c.state).toBe('online');
@@ -87,6 +109,42 @@ describe('reconnect after a Prosody restart', () => {
     // IQs flow again through the routers.
     expect((await tcp.caller.get(first.hosts.focus, xml('echo', { xmlns: NS_TEST, value: 'after' })))?.attrs.value).toBe('after');
     expect((await ws.caller.get(first.hosts.focus, xml('echo', { xmlns: NS_TEST, value: 'ws' })))?.attrs.value).toBe('ws');
+    // The crowd re-joined from `reconnected` and every session survived XEP-0198 (a server round trip each).
+    await expect.poll(() => crowdJoins.map((joins) => joins()), { timeout: 30_000 }).toEqual(crowd.map(() => 2));
+    await Promise.all(crowd.map((c) => c.caller.get(undefined, xml('ping', { xmlns: NS.PING }))));
+    for (const c of crowd) expect(c.streamManagementEnabled).toBe(true);
+    expect(sendFailures).toEqual([]);
+    // Connection errors while Prosody was down are expected; a session killed for bad XEP-0198 counters is not.
+    expect(crowdErrors.filter((m) => !/ECONNREFUSED|ECONNRESET|EPIPE|system-shutdown/.test(m))).toEqual([]);
+  });
+});
+
+describe('XEP-0198 resumption after a dropped socket (smacks on the client host)', () => {
+  it('emits offline then resumed (not reconnected): same JID, the room membership survives', async () => {
+    // Prosody 0.12 looks the hibernating session up by account, so an anonymous login (a new account per
+    // connection) can never resume: this test logs in as a registered user on the smacks host.
+    const prosody = await startProsody({ smacks: true, meetAuth: 'internal_hashed', users: [['alice', 'meet.test', 'alicepw']] });
+    prosodies.push(prosody);
+    const client = anonymousClient(prosody, 'tcp', { ...FAST_RECONNECT, username: 'alice', password: 'alicepw' });
+    await client.start();
+    expect(client.streamManagementEnabled).toBe(true);
+    const room = `resume@${prosody.hosts.conference}`;
+    await joinRoom(client, room, 'r');
+    const jidBefore = client.jid;
+    let reconnected = 0;
+    client.on('reconnected', () => reconnected++);
+    const offline = nextEvent(client, 'offline');
+    const resumed = nextEvent(client, 'resumed');
+    client.dropConnectionForTesting();
+    await offline;
+    await resumed;
+    expect(client.state).toBe('online');
+    expect(client.jid).toEqual(jidBefore);
+    expect(reconnected).toBe(0);
+    // Still an occupant without re-joining: a groupchat message to the room comes back to us.
+    const echo = nextStanza(client, (s) => s.is('message') && s.attrs.type === 'groupchat' && s.getChildText('body') === 'still here');
+    await client.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, 'still here')));
+    expect((await echo).attrs.from).toBe(`${room}/r`);
   });
 });
 
