@@ -203,6 +203,37 @@ describe('start() and stop() are bounded and never crash the process', () => {
     await prosody.stop();
   });
 
+  it('stop() during start() ends both: start rejects, stop resolves, nothing keeps running', async () => {
+    const prosody = await startProsody();
+    prosodies.push(prosody);
+    const client = anonymousClient(prosody);
+    const starting = client.start().catch((e: unknown) => e);
+    await client.stop();
+    expect(await starting).toBeInstanceOf(ConnectionStartError);
+    expect(client.state).toBe('stopped');
+  });
+
+  it('stop() while reconnecting to a dead server resolves at once and ends the retries', async () => {
+    const prosody = await startProsody();
+    prosodies.push(prosody);
+    const logs = recordingLogger();
+    const client = anonymousClient(prosody, 'tcp', { ...FAST_RECONNECT, logger: logs });
+    await client.start();
+    const offline = nextEvent(client, 'offline');
+    await prosody.stop();
+    await offline;
+    const failures = (): number => logs.messages.filter((m) => m === 'XMPP reconnect attempt failed').length;
+    await expect.poll(failures, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    const started = Date.now();
+    await client.stop();
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(client.state).toBe('stopped');
+    const after = failures();
+    // With retries every 100–1000 ms, 2 s without a new attempt means they stopped.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(failures()).toBe(after);
+  });
+
   it('stop() is idempotent and a stopped connection refuses to start again', async () => {
     const prosody = await startProsody();
     prosodies.push(prosody);
