@@ -7,10 +7,11 @@
 /* eslint-enable @typescript-eslint/triple-slash-reference */
 import type { XmppEntity } from 'hb:xmpp-entity';
 
-import { IqCaller } from '../iq/caller.js';
+import { IqCaller, IqTimeoutError } from '../iq/caller.js';
 import { IqRouter } from '../iq/router.js';
-import { parseJid, type Jid } from '../jid.js';
-import type { Element } from '../xml.js';
+import { formatJid, parseJid, type Jid } from '../jid.js';
+import { NS } from '../namespaces.js';
+import { Element } from '../xml.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { TypedEmitter } from './typed-emitter.js';
 
@@ -31,7 +32,20 @@ export interface ConnectionOptions {
   iqTimeoutMs?: number;
   /** Reconnect after a lost connection, with exponential backoff and jitter; `false` turns it off. Default on. */
   reconnect?: false | BackoffOptions;
+  /**
+   * XEP-0199 pings while online, to notice a connection that died silently (no FIN: a frozen server, a dropped
+   * NAT entry). A ping unanswered within `timeoutMs` counts as a lost connection. `false` turns it off.
+   * Default on, every 30 000 ms, timeout 10 000 ms.
+   */
+  keepAlive?: false | KeepAliveOptions;
   logger?: ConnectionLogger;
+}
+
+export interface KeepAliveOptions {
+  /** Time between pings. Default 30 000 ms. */
+  intervalMs?: number;
+  /** How long a ping may stay unanswered. Default 10 000 ms. */
+  timeoutMs?: number;
 }
 
 /** Why the connection went offline. */
@@ -80,6 +94,8 @@ export class ConnectionStartError extends Error {
 }
 
 const STANZA_NAMES = new Set(['iq', 'message', 'presence']);
+const DEFAULT_KEEPALIVE_INTERVAL_MS = 30_000;
+const DEFAULT_KEEPALIVE_TIMEOUT_MS = 10_000;
 const DEFAULT_STOP_TIMEOUT_MS = 5_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 /** How long a forced close waits for the socket's close event before moving on. */
@@ -117,6 +133,8 @@ export abstract class XmppConnection extends TypedEmitter<ConnectionEvents> {
   #reconnectAttempts = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
+  #keepAliveTimer: NodeJS.Timeout | undefined;
+  #pinging = false;
 
   protected constructor(entity: XmppEntity, options: ConnectionOptions) {
     super((error, event) => this.logger?.error({ err: error, event }, 'an XMPP connection event listener threw'));
@@ -128,6 +146,8 @@ export abstract class XmppConnection extends TypedEmitter<ConnectionEvents> {
         this.logger?.error({ err: error, iq: request ? { id: request.id, ns: request.payload.getNS(), name: request.payload.name } : undefined }, 'IQ handler failed'),
       onSendError: (error) => this.logger?.warn({ err: error }, 'could not send an IQ reply'),
     });
+    // XEP-0199: answer pings (a client's pings are answered by xmpp.js before they reach the router).
+    this.router.register(NS.PING, 'ping', 'get', () => undefined);
     this.caller = new IqCaller((stanza) => this.send(stanza), {
       ...(options.iqTimeoutMs === undefined ? {} : { timeoutMs: options.iqTimeoutMs }),
       ownJid: () => this.#jid,
@@ -215,6 +235,7 @@ export abstract class XmppConnection extends TypedEmitter<ConnectionEvents> {
     this.#state = 'online';
     this.#reconnectAttempts = 0;
     this.#attempt.resolve();
+    this.#startKeepAlive();
     this.logger?.info({}, 'XMPP session resumed');
     this.emit('resumed');
   }
@@ -223,6 +244,7 @@ export abstract class XmppConnection extends TypedEmitter<ConnectionEvents> {
     const wasOnline = this.#state === 'online';
     this.#state = 'stopping';
     clearTimeout(this.#reconnectTimer);
+    clearInterval(this.#keepAliveTimer);
     this.#attempt?.reject(new Error('stopped'));
     this.caller.cancelAll('the connection was stopped');
     if (this.entity.socket !== null) {
@@ -288,6 +310,7 @@ export abstract class XmppConnection extends TypedEmitter<ConnectionEvents> {
         this.#everOnline = true;
         this.#reconnectAttempts = 0;
         attempt.resolve();
+        this.#startKeepAlive();
         this.logger?.info({ jid: raw, reconnect }, 'XMPP connection online');
         this.emit(reconnect ? 'reconnected' : 'online', jid);
       },
@@ -301,6 +324,7 @@ export abstract class XmppConnection extends TypedEmitter<ConnectionEvents> {
       return;
     }
     if (this.#state !== 'online') return;
+    clearInterval(this.#keepAliveTimer);
     this.caller.cancelAll('the connection was lost');
     const reconnect = this.#options.reconnect !== false;
     this.#state = reconnect ? 'reconnecting' : 'stopped';
@@ -326,6 +350,37 @@ export abstract class XmppConnection extends TypedEmitter<ConnectionEvents> {
       this.logger?.warn({ err: error, attempt: this.#reconnectAttempts }, 'XMPP reconnect attempt failed');
       await this.#forceClose();
       this.#scheduleReconnect();
+    }
+  }
+
+  #startKeepAlive(): void {
+    clearInterval(this.#keepAliveTimer);
+    const keepAlive = this.#options.keepAlive;
+    if (keepAlive === false) return;
+    const intervalMs = keepAlive?.intervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS;
+    const timeoutMs = keepAlive?.timeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS;
+    this.#keepAliveTimer = setInterval(() => void this.#ping(timeoutMs), intervalMs);
+    // A keep-alive alone must not keep the process running.
+    this.#keepAliveTimer.unref();
+  }
+
+  /**
+   * One XEP-0199 ping to our own domain: the client's server, or, for a component, a round trip through Prosody
+   * back to the component itself. Any answer, even an error, proves the connection lives; only silence kills it.
+   */
+  async #ping(timeoutMs: number): Promise<void> {
+    const jid = this.#jid;
+    if (this.#pinging || this.#state !== 'online' || jid === undefined) return;
+    this.#pinging = true;
+    try {
+      await this.caller.get(formatJid({ domain: jid.domain }), new Element('ping', { xmlns: NS.PING }), { timeoutMs });
+    } catch (error) {
+      if (error instanceof IqTimeoutError && this.#state === 'online') {
+        this.logger?.warn({ timeoutMs }, 'XMPP keep-alive ping unanswered; treating the connection as lost');
+        destroySocket(this.entity);
+      }
+    } finally {
+      this.#pinging = false;
     }
   }
 

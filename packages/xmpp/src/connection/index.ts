@@ -9,6 +9,7 @@ export {
   type ConnectionLogger,
   type ConnectionOptions,
   type ConnectionState,
+  type KeepAliveOptions,
   type OfflineInfo,
 } from './connection.js';
 export { TypedEmitter } from './typed-emitter.js';

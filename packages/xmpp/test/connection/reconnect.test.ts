@@ -148,6 +148,40 @@ describe('XEP-0198 resumption after a dropped socket (smacks on the client host)
   });
 });
 
+describe('keep-alive (XEP-0199) notices a connection that died silently', () => {
+  it('pings keep healthy connections online; with Prosody frozen (SIGSTOP) they go offline, and come back after SIGCONT', async () => {
+    const prosody = await startProsody();
+    prosodies.push(prosody);
+    const keepAlive = { intervalMs: 250, timeoutMs: 750 };
+    const client = anonymousClient(prosody, 'tcp', { ...FAST_RECONNECT, keepAlive });
+    const focus = focusComponent(prosody, { ...FAST_RECONNECT, keepAlive });
+    await Promise.all([client.start(), focus.start()]);
+    let offlineCount = 0;
+    for (const c of [client, focus]) c.on('offline', () => offlineCount++);
+    // Several ping rounds on a healthy server: the component's ping to its own domain comes back through Prosody.
+    const pinged = nextStanza(focus, (s) => s.is('iq') && s.attrs.type === 'get' && s.getChild('ping', NS.PING) !== undefined);
+    await pinged;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(offlineCount).toBe(0);
+
+    const offline = [nextEvent(client, 'offline', 15_000), nextEvent(focus, 'offline', 15_000)];
+    const back = [
+      Promise.race([nextEvent(client, 'reconnected', 60_000), nextEvent(client, 'resumed', 60_000)]),
+      nextEvent(focus, 'reconnected', 60_000),
+    ];
+    process.kill(prosody.pid, 'SIGSTOP');
+    try {
+      // No FIN, no RST: only the unanswered ping can tell.
+      await Promise.all(offline);
+    } finally {
+      process.kill(prosody.pid, 'SIGCONT');
+    }
+    await Promise.all(back);
+    expect(client.state).toBe('online');
+    expect(focus.state).toBe('online');
+  });
+});
+
 describe('start() and stop() are bounded and never crash the process', () => {
   it('start() against a closed port rejects with ConnectionStartError, and nothing retries in the background', async () => {
     const port = await freePort();
