@@ -97,6 +97,7 @@ const STANZA_NAMES = new Set(['iq', 'message', 'presence']);
 const DEFAULT_KEEPALIVE_INTERVAL_MS = 30_000;
 const DEFAULT_KEEPALIVE_TIMEOUT_MS = 10_000;
 const DEFAULT_STOP_TIMEOUT_MS = 5_000;
+const XMPPJS_MIN_TIMEOUT_MS = 5_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 /** How long a forced close waits for the socket's close event before moving on. */
 const FORCE_CLOSE_WAIT_MS = 2_000;
@@ -158,7 +159,9 @@ export abstract class XmppConnection extends TypedEmitter<ConnectionEvents> {
     // prosody.md §3.4 item 3: xmpp.js reconnects on its own with a fixed 1 s delay and keeps retrying after a failed
     // first start; we own reconnection instead.
     entity.reconnect.stop();
-    entity.timeout = options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    // xmpp.js uses one `timeout` for the stream header, the component handshake and the close handshake. Our stop()
+    // is bounded on its own (and drops the socket), so this only has to be long enough for a loaded server.
+    entity.timeout = Math.max(options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS, XMPPJS_MIN_TIMEOUT_MS);
     // prosody.md §3.4 item 6: when the close handshake times out, xmpp.js detaches its parser while the socket may
     // still deliver data, and its data listener then throws a TypeError that kills the process. Drop such data.
     const onData = entity._onData.bind(entity);
