@@ -145,6 +145,18 @@ describe('client and component exchange IQs through the router (real Prosody)', 
     }
   });
 
+  // Where each kind of malformed IQ is answered on a live connection: Prosody refuses IQs without id itself…
+  it('an IQ without id is answered bad-request by Prosody before it reaches any router', async () => {
+    const reply = nextStanza(guest, (s) => s.is('iq') && s.attrs.type === 'error' && s.attrs.id === undefined);
+    const iq = new Element('iq', { type: 'get', to: 'focus.meet.test' });
+    iq.cnode(echoPayload('no id'));
+    await guest.send(iq);
+    const answer = await reply;
+    expect(answer.getChild('error')?.getChild('bad-request', 'urn:ietf:params:xml:ns:xmpp-stanzas')).toBeDefined();
+  });
+
+  // …and these never reach our router either: xmpp.js's own IQ callee sits in front of it and answers them with the
+  // same condition (its reply also echoes the first child). The router's own checks are unit-tested (test/iq).
   it('malformed IQs relayed by Prosody are answered bad-request (two payload children, no payload)', async () => {
     const to = 'focus.meet.test';
     for (const [id, children] of [
