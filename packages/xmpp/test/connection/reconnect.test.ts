@@ -212,21 +212,22 @@ describe('start() and stop() are bounded and never crash the process', () => {
     expect(String((error as Error).message)).toMatch(/not-authorized/);
   });
 
-  it('stop() settles within its timeout when the server never answers the stream close (Prosody frozen with SIGSTOP)', async () => {
+  it('stop() settles within its timeout when the server never answers the stream close (Prosody frozen with SIGSTOP; TCP, WebSocket, component)', async () => {
     const prosody = await startProsody();
     prosodies.push(prosody);
     const client = anonymousClient(prosody, 'tcp', { stopTimeoutMs: 500 });
+    const web = anonymousClient(prosody, 'ws', { stopTimeoutMs: 500 });
     const focus = focusComponent(prosody, { stopTimeoutMs: 500 });
-    await Promise.all([client.start(), focus.start()]);
-    const offline = [nextEvent(client, 'offline'), nextEvent(focus, 'offline')];
+    const all = [client, web, focus];
+    await Promise.all(all.map((c) => c.start()));
+    const offline = all.map((c) => nextEvent(c, 'offline'));
     process.kill(prosody.pid, 'SIGSTOP');
     try {
       const started = Date.now();
-      await Promise.all([client.stop(), focus.stop()]);
+      await Promise.all(all.map((c) => c.stop()));
       const elapsed = Date.now() - started;
       await Promise.all(offline);
-      expect(client.state).toBe('stopped');
-      expect(focus.state).toBe('stopped');
+      for (const c of all) expect(c.state).toBe('stopped');
       // 500 ms close timeout + the forced close; far below xmpp.js's hang-or-crash.
       expect(elapsed).toBeLessThan(4_000);
       expect(elapsed).toBeGreaterThanOrEqual(450);
