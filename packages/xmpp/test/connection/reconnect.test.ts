@@ -152,7 +152,8 @@ describe('keep-alive (XEP-0199) notices a connection that died silently', () => 
   it('pings keep healthy connections online; with Prosody frozen (SIGSTOP) they go offline, and come back after SIGCONT', async () => {
     const prosody = await startProsody();
     prosodies.push(prosody);
-    const keepAlive = { intervalMs: 250, timeoutMs: 750 };
+    // A generous timeout: on a loaded 2-core machine a healthy Prosody can take a while to answer.
+    const keepAlive = { intervalMs: 300, timeoutMs: 2_000 };
     const client = anonymousClient(prosody, 'tcp', { ...FAST_RECONNECT, keepAlive });
     const focus = focusComponent(prosody, { ...FAST_RECONNECT, keepAlive });
     await Promise.all([client.start(), focus.start()]);
