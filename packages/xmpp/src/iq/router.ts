@@ -94,10 +94,14 @@ export class IqRouter {
     try {
       disposition = await this.#dispose(stanza);
     } catch (error) {
-      // Only a bug of ours gets here (every expected failure is mapped above); the peer still gets an answer.
-      this.#options.onHandlerError?.(error, undefined);
-      const failure = stanzaError('internal-server-error');
-      disposition = { kind: 'error', reply: errorReply(stanza, failure), error: failure };
+      // Only a bug of ours (or something that is not an element at all) gets here; the peer still gets an answer.
+      try {
+        this.#options.onHandlerError?.(error, undefined);
+        const failure = stanzaError('internal-server-error');
+        disposition = { kind: 'error', reply: errorReply(stanza, failure), error: failure };
+      } catch {
+        return { kind: 'ignored', reason: 'not-an-iq' };
+      }
     }
     if (disposition.kind !== 'ignored') {
       try {

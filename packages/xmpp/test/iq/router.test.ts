@@ -127,6 +127,14 @@ describe('IqRouter: RFC 6120 answers', () => {
     expect(failures).toHaveLength(1);
   });
 
+  it('resolves (never rejects) even for values that are not elements at all', async () => {
+    const { sent, send } = recorder();
+    for (const value of [null, undefined, 42, 'iq', {}, { name: 'iq', attrs: null }]) {
+      await expect(router.handle(value as unknown as Element, send)).resolves.toMatchObject({ kind: 'ignored' });
+    }
+    expect(sent).toEqual([]);
+  });
+
   it('refuses a second handler for the same triple; unregister frees it', () => {
     const own = new IqRouter();
     const off = own.register(NS_TEST, 'x', 'get', () => undefined);
