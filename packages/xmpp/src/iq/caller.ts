@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { MalformedStanzaError, StanzaError } from '../errors.js';
-import { jidEquals, parseJid, type Jid } from '../jid.js';
+import { formatJid, jid, jidEquals, parseJid, type Jid } from '../jid.js';
 import { Element } from '../xml.js';
 import { parseErrorStanza } from './stanza-error.js';
 
@@ -83,14 +83,17 @@ export class IqCaller {
   /**
    * Sends `<iq type=… to=…>payload</iq>` and resolves with the whole result stanza. Rejects with the peer's
    * StanzaError for a `type="error"` response, {@link IqTimeoutError}, {@link IqCancelledError}, or the send error.
-   * `to` undefined addresses our own account/server. Throws TypeError (synchronously rejected) for an invalid `to`.
+   * `recipient` (a string or a {@link Jid}; sent in canonical form) undefined addresses our own account/server.
+   * Rejects with TypeError, before sending anything, for an invalid recipient.
    */
-  request(type: 'get' | 'set', to: string | undefined, payload: Element, options: IqRequestOptions = {}): Promise<Element> {
+  request(type: 'get' | 'set', recipient: string | Jid | undefined, payload: Element, options: IqRequestOptions = {}): Promise<Element> {
     let expected: Jid | undefined;
+    let to: string | undefined;
     try {
-      expected = to === undefined ? undefined : parseJid(to);
+      expected = recipient === undefined ? undefined : typeof recipient === 'string' ? parseJid(recipient) : jid(recipient);
+      to = expected === undefined ? undefined : formatJid(expected);
     } catch (error) {
-      return Promise.reject(new TypeError(`invalid IQ recipient ${JSON.stringify(to)}: ${String(error)}`));
+      return Promise.reject(new TypeError(`invalid IQ recipient ${JSON.stringify(recipient)}: ${String(error)}`));
     }
     const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs ?? DEFAULT_IQ_TIMEOUT_MS;
     const id = `${this.#prefix}-${String(++this.#counter)}`;
@@ -116,12 +119,12 @@ export class IqCaller {
   }
 
   /** {@link request} with type get; resolves with the result's payload element (undefined for an empty result). */
-  async get(to: string | undefined, payload: Element, options?: IqRequestOptions): Promise<Element | undefined> {
+  async get(to: string | Jid | undefined, payload: Element, options?: IqRequestOptions): Promise<Element | undefined> {
     return (await this.request('get', to, payload, options)).getChildElements()[0];
   }
 
   /** {@link request} with type set; resolves with the result's payload element (undefined for an empty result). */
-  async set(to: string | undefined, payload: Element, options?: IqRequestOptions): Promise<Element | undefined> {
+  async set(to: string | Jid | undefined, payload: Element, options?: IqRequestOptions): Promise<Element | undefined> {
     return (await this.request('set', to, payload, options)).getChildElements()[0];
   }
 

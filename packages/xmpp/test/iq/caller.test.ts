@@ -163,9 +163,19 @@ describe('IqCaller', () => {
     expect(caller.pendingCount).toBe(0);
   });
 
+  it('takes the recipient as a Jid too, and sends it in canonical form', async () => {
+    const { caller, sent } = setup();
+    const pending = caller.get(parseJid('Room@Conference.Meet.Test/Nick'), new Element('q', { xmlns: NS_TEST }));
+    const request = lastSent(sent);
+    expect(request.attrs.to).toBe('room@conference.meet.test/Nick');
+    expect(caller.handleResponse(result(request, 'room@conference.meet.test/Nick'))).toBe(true);
+    await pending;
+  });
+
   it('refuses an invalid recipient with TypeError, before sending anything', async () => {
     const { caller, sent } = setup();
     await expect(caller.get('a@b@c', new Element('q', { xmlns: NS_TEST }))).rejects.toBeInstanceOf(TypeError);
+    await expect(caller.get({ domain: 'bad domain' }, new Element('q', { xmlns: NS_TEST }))).rejects.toBeInstanceOf(TypeError);
     expect(sent).toEqual([]);
   });
 
