@@ -122,6 +122,8 @@ export interface ConferenceModify {
   readonly create?: boolean;
   readonly expire?: boolean;
   readonly rtcstatsEnabled?: boolean;
+  /** Older Jicofo versions send `callstats-enabled`; carried so such requests round-trip. */
+  readonly callstatsEnabled?: boolean;
   readonly endpoints: readonly Colibri2Endpoint[];
   readonly relays: readonly Colibri2Relay[];
   readonly connects?: readonly Colibri2Connect[];
@@ -371,6 +373,7 @@ export function parseConferenceModify(input: Element): ConferenceModify {
   const create = optBool(e, 'create', path);
   const expire = optBool(e, 'expire', path);
   const rtcstatsEnabled = optBool(e, 'rtcstats-enabled', path);
+  const callstatsEnabled = optBool(e, 'callstats-enabled', path);
   const connects = singleChild(e, 'connects', C2, path);
   return {
     meetingId: reqToken(e, 'meeting-id', path),
@@ -378,6 +381,7 @@ export function parseConferenceModify(input: Element): ConferenceModify {
     ...(create === undefined ? {} : { create }),
     ...(expire === undefined ? {} : { expire }),
     ...(rtcstatsEnabled === undefined ? {} : { rtcstatsEnabled }),
+    ...(callstatsEnabled === undefined ? {} : { callstatsEnabled }),
     endpoints: list(e, 'endpoint', C2, path, parseEndpoint),
     relays: list(e, 'relay', C2, path, parseRelay),
     ...(connects === undefined ? {} : { connects: list(connects, 'connect', C2, `${path}/connects`, parseConnect) }),
@@ -387,6 +391,7 @@ export function parseConferenceModify(input: Element): ConferenceModify {
 export function buildConferenceModify(m: ConferenceModify): Element {
   const e = el('conference-modify', {
     xmlns: C2, 'meeting-id': m.meetingId, name: m.name, create: m.create, expire: m.expire, 'rtcstats-enabled': m.rtcstatsEnabled,
+    'callstats-enabled': m.callstatsEnabled,
   });
   appendAll(e, m.endpoints.map(buildEndpoint));
   appendAll(e, m.relays.map(buildRelay));
