@@ -165,7 +165,9 @@ export function parseMucPresence(input: Element): MucPresence {
   const path = 'presence';
   if (!(input instanceof Element) || localName(input) !== 'presence') fail(path, 'not a <presence> element');
   const e = input;
-  const stanzaNs = nsOf(e);
+  // Jitsi's own presence children (stats-id, SourceInfo, …) carry no namespace of their own: they are in the
+  // stream's (jabber:client for clients, jabber:component:accept for the focus, none once detached).
+  const plainNs = new Set([undefined, NS.CLIENT, NS.COMPONENT_ACCEPT, nsOf(e)]);
   const from = optToken(e, 'from', path);
   const to = optToken(e, 'to', path);
   const id = optString(e, 'id', path);
@@ -189,7 +191,7 @@ export function parseMucPresence(input: Element): MucPresence {
     const ns = nsOf(c);
     const name = localName(c);
     const cp = `${path}/${name}`;
-    const plain = ns === stanzaNs;
+    const plain = plainNs.has(ns);
     if (name === 'x' && ns === NS.MUC) {
       once(join, cp);
       const pw = c.getChildElements().find((p) => localName(p) === 'password' && nsOf(p) === NS.MUC);
