@@ -5,10 +5,10 @@
 import { StanzaError, STANZA_ERROR_CONDITIONS, type StanzaErrorCondition, type StanzaErrorType } from '../errors.js';
 import { JidError, parseJid } from '../jid.js';
 import { NS } from '../namespaces.js';
-import { Element } from '../xml.js';
+import type { Element } from '../xml.js';
 import { buildIceUdpTransport, parseIceUdpTransport, type IceUdpTransport } from './ice.js';
 import {
-  appendAll, child, childElements, children, el, expectElement, fail, localName, nsOf, optBool, optEnum, optString,
+  appendAll, child, childElements, children, el, expectElement, fail, isXmlElement, localName, nsOf, optBool, optEnum, optString,
   optToken, optUint, reqEnum, reqString, reqToken, singleChild, text, withText,
 } from './read.js';
 import {
@@ -467,7 +467,7 @@ const ERROR_TYPES = ['auth', 'cancel', 'continue', 'modify', 'wait'] as const;
 /** Parses the `<error>` child of a COLIBRI2 IQ error response. */
 export function parseColibri2Error(input: Element): Colibri2Error {
   const path = 'error';
-  if (!(input instanceof Element) || localName(input) !== 'error') fail(path, 'not an <error> element');
+  if (!isXmlElement(input) || localName(input) !== 'error') fail(path, 'not an <error> element');
   const type = reqEnum(input, 'type', path, ERROR_TYPES);
   let condition: StanzaErrorCondition | undefined;
   let errText: string | undefined;

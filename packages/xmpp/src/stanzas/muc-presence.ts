@@ -4,9 +4,9 @@
 // occupant-id, identity…) are kept verbatim in `extensions`, because ljm relays any of them as app
 // commands (§3.3) and the focus must not lose them.
 import { NS } from '../namespaces.js';
-import { cloneElement, Element } from '../xml.js';
+import type { Element } from '../xml.js';
 import {
-  MAX_VALUE_LENGTH, appendAll, childElements, el, fail, localName, nsOf, optEnum, optString, optToken, parseBool, parseUint,
+  MAX_VALUE_LENGTH, appendAll, childElements, cloneTree, el, fail, isXmlElement, localName, nsOf, optEnum, optString, optToken, parseBool, parseUint,
   reqToken, text, withText,
 } from './read.js';
 
@@ -163,7 +163,7 @@ function once<T>(current: T | undefined, path: string): void {
 /** Parses a `<presence>` stanza sent to or from a MUC room. Throws MalformedStanzaError. */
 export function parseMucPresence(input: Element): MucPresence {
   const path = 'presence';
-  if (!(input instanceof Element) || localName(input) !== 'presence') fail(path, 'not a <presence> element');
+  if (!isXmlElement(input) || localName(input) !== 'presence') fail(path, 'not a <presence> element');
   const e = input;
   // Jitsi's own presence children (stats-id, SourceInfo, …) carry no namespace of their own: they are in the
   // stream's (jabber:client for clients, jabber:component:accept for the focus, none once detached).
@@ -283,7 +283,7 @@ export function buildMucPresence(p: MucPresence): Element {
   if (p.conferenceProperties !== undefined) {
     e.cnode(appendAll(el('conference-properties', { xmlns: NS.FOCUS }), p.conferenceProperties.map((c) => el('property', { key: c.key, value: c.value }))));
   }
-  for (const x of p.extensions) e.cnode(cloneElement(x));
+  for (const x of p.extensions) e.cnode(cloneTree(x));
   if (p.user !== undefined) e.cnode(buildMucUser(p.user));
   return e;
 }

@@ -28,13 +28,24 @@ export function localName(el: Element): string {
   return colon >= 0 ? el.name.slice(colon + 1) : el.name;
 }
 
+/**
+ * Structural element test. NOT `instanceof Element`: xmpp.js (@xmpp/xml) builds and parses stanzas with ltx's
+ * CommonJS build (`ltx/lib/Element.js`) while `import { Element } from 'ltx'` is the ESM build — two distinct
+ * classes, so an element arriving from a connection is not an instance of the class src/xml.ts exports.
+ */
+export function isXmlElement(x: unknown): x is Element {
+  if (typeof x !== 'object' || x === null) return false;
+  const o = x as { name?: unknown; attrs?: unknown; children?: unknown };
+  return typeof o.name === 'string' && typeof o.attrs === 'object' && o.attrs !== null && Array.isArray(o.children);
+}
+
 export function isElement(el: unknown, name: string, ns: string): el is Element {
-  return el instanceof Element && localName(el) === name && nsOf(el) === ns;
+  return isXmlElement(el) && localName(el) === name && nsOf(el) === ns;
 }
 
 /** Asserts the element is `{ns}name`; parsers call this on their argument. */
 export function expectElement(el: unknown, name: string, ns: string, path: string = name): Element {
-  if (!(el instanceof Element)) fail(path, 'not an XML element');
+  if (!isXmlElement(el)) fail(path, 'not an XML element');
   if (localName(el) !== name || nsOf(el) !== ns) {
     fail(path, `expected <${name} xmlns="${ns}">, got <${localName(el)} xmlns="${nsOf(el) ?? ''}">`);
   }
@@ -43,7 +54,7 @@ export function expectElement(el: unknown, name: string, ns: string, path: strin
 
 export function childElements(el: Element): Element[] {
   const out: Element[] = [];
-  for (const c of el.children) if (c instanceof Element) out.push(c);
+  for (const c of el.children) if (isXmlElement(c)) out.push(c);
   return out;
 }
 
@@ -53,7 +64,7 @@ export function children(el: Element, name: string, ns: string): Element[] {
 }
 
 export function child(el: Element, name: string, ns: string): Element | undefined {
-  for (const c of el.children) if (c instanceof Element && localName(c) === name && nsOf(c) === ns) return c;
+  for (const c of el.children) if (isXmlElement(c) && localName(c) === name && nsOf(c) === ns) return c;
   return undefined;
 }
 
@@ -171,7 +182,7 @@ export function attrs(a: Record<string, string | number | boolean | undefined>):
 /** A new element with attributes and element children (text via `withText`). */
 export function el(name: string, a: Record<string, string | number | boolean | undefined>, ...kids: (Element | undefined | false)[]): Element {
   const e = new Element(name, attrs(a));
-  for (const k of kids) if (k instanceof Element) e.cnode(k);
+  for (const k of kids) if (isXmlElement(k)) e.cnode(k);
   return e;
 }
 
@@ -187,3 +198,23 @@ export function appendAll(parent: Element, kids: Iterable<Element>): Element {
 
 /** Largest SSRC (RFC 3550: 32 bits). */
 export const MAX_SSRC = 0xffffffff;
+
+/** Iterative deep copy (ltx's clone recurses, so a deeply nested hostile extension would exhaust the stack). */
+export function cloneTree(root: Element): Element {
+  const copy = new Element(root.name, { ...root.attrs });
+  const stack: [Element, Element][] = [[root, copy]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [src, dst] = item;
+    for (const c of src.children) {
+      if (typeof c === 'string') {
+        dst.children.push(c);
+      } else if (isXmlElement(c)) {
+        const cc = new Element(c.name, { ...c.attrs });
+        cc.parent = dst;
+        dst.children.push(cc);
+        stack.push([c, cc]);
+      }
+    }
+  }
+  return copy;
+}

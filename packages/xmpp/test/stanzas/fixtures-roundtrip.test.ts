@@ -9,7 +9,7 @@ import { buildMucPresence, parseMucPresence } from '../../src/stanzas/muc-presen
 import { buildBridgeStats, parseBridgeStats } from '../../src/stanzas/brewery.ts';
 import { buildConferenceModified, buildConferenceModify, parseConferenceModified, parseConferenceModify } from '../../src/stanzas/colibri2.ts';
 import { NS } from '../../src/namespaces.ts';
-import type { Element } from '../../src/xml.ts';
+import { Element, xml } from '../../src/xml.ts';
 import { allFixtureEntries, fixtureFiles, type FixtureEntry } from '../data/fixtures.ts';
 import { canonical } from './support/canonical.ts';
 import { classify, IN_SCOPE, type InScope, type Kind } from './support/classify.ts';
@@ -105,6 +105,30 @@ describe('lib-jitsi-meet fixture round trip', () => {
     if (video?.description === undefined) throw new Error('no video description');
     const swapped = { ...v, contents: [v.contents[0] as (typeof v.contents)[number], { ...video, description: { ...video.description, payloadTypes: [...video.description.payloadTypes].reverse() } }] };
     expect(canonical(buildJingle(swapped))).not.toEqual(base);
+  });
+
+  it('parses elements made by xmpp.js (@xmpp/xml uses ltx\'s CommonJS Element class) exactly like our own', () => {
+    // What a connection hands to a stanza listener is built by @xmpp/xml, whose Element is not the class
+    // src/xml.ts exports (ESM vs CommonJS build of ltx). The parsers must not depend on instanceof.
+    const viaXmppJs = (e: Element): Element => xml(e.name, { ...e.attrs }, ...e.children.map((c) => (typeof c === 'string' ? c : viaXmppJs(c))));
+    const sample = xml('x', {});
+    expect(sample instanceof Element).toBe(false); // the premise: two classes
+    let checked = 0;
+    for (const e of entries) {
+      const kind = classify(e);
+      if (e.kind !== 'xml' || !(IN_SCOPE as readonly string[]).includes(kind)) continue;
+      const codec = CODECS[kind as InScope];
+      const ours = codec.parse(codec.payload(e.element));
+      const theirs = codec.parse(codec.payload(viaXmppJs(e.element)));
+      if (kind === 'muc-presence') {
+        const strip = (v: unknown): unknown => ({ ...(v as object), extensions: (v as { extensions: Element[] }).extensions.map((x) => canonical(x)) });
+        expect(strip(theirs), where(e)).toEqual(strip(ours));
+      } else {
+        expect(theirs, where(e)).toEqual(ours);
+      }
+      checked += 1;
+    }
+    expect(checked).toBe(157);
   });
 
   for (const kind of IN_SCOPE) {

@@ -3,7 +3,7 @@
 // name and namespace matters (payload types, candidates, sources, status codes keep their order) and the
 // interleaving of different kinds does not (a builder writes <rtcp-mux/> after the sources, ljm before).
 // The stanza namespace (jabber:client, jabber:component:accept, or none in the focus-side log) is one value.
-import { Element } from '../../../src/xml.ts';
+import type { Element } from '../../../src/xml.ts';
 
 const STANZA_NS = new Set([undefined, 'jabber:client', 'jabber:component:accept']);
 
@@ -28,7 +28,7 @@ function resolveNs(el: Element, inherited: string | undefined): string | undefin
 export function canonical(el: Element, inherited?: string): Canon {
   const ns = resolveNs(el, inherited);
   const colon = el.name.indexOf(':');
-  const kids = el.children.filter((c): c is Element => c instanceof Element).map((c) => canonical(c, ns));
+  const kids = el.children.filter((c): c is Element => typeof c !== 'string').map((c) => canonical(c, ns));
   const keyed = kids.map((k, i) => ({ k, i }));
   keyed.sort((a, b) => (a.k.ns + ' ' + a.k.name).localeCompare(b.k.ns + ' ' + b.k.name) || a.i - b.i);
   return {
