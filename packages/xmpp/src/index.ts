@@ -45,6 +45,6 @@ export {
 export {
   offerDescription, consumerRtpCapabilities, producerRtpParameters, signalledSources, encodingsFromSsrcs, consumerSources,
   consumerMid, dtlsParametersFromTransport, iceUdpTransportFromMediasoup, payloadTypeFromCodec,
-  codecCapabilityFromPayloadType, codecParametersFromPayloadType, MappingError, SDES_MID_URI,
+  codecCapabilityFromPayloadType, codecParametersFromPayloadType, MappingError, SDES_MID_URI, OFFERED_HEADER_EXTENSIONS,
   type MidMode, type OfferDescriptionOptions, type SignalledSource, type ConsumerSignalling, type BridgeTransportDescription,
 } from './mapping/mediasoup.js';

@@ -134,12 +134,22 @@ export function codecParametersFromPayloadType(kind: MediaKind, pt: PayloadType)
 
 // --- offer (focus → client), §4.2 + §8.3
 
+/**
+ * §4.2's recommended header extensions (besides sdes:mid, which `MidMode` decides). The rid extensions are
+ * left out on purpose: Jitsi clients signal simulcast by SSRC (SIM groups), never by RID (§4.3).
+ */
+export const OFFERED_HEADER_EXTENSIONS: readonly RtpHeaderExtensionUri[] = [
+  'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+  'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+  'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+];
+
 export interface OfferDescriptionOptions {
   readonly midMode: MidMode;
-  /** Which router codecs to offer (e.g. §4.2's recommendation: opus and VP8 only). RTX follows its primary codec. */
+  /** Which router codecs to offer (default: all of this kind; §4.2 recommends opus and VP8 only). RTX follows its codec. */
   readonly codecFilter?: (codec: RtpCodecCapability) => boolean;
-  /** Which header extensions to offer besides sdes:mid (default: all of the router's for this kind). */
-  readonly headerExtensionFilter?: (ext: RtpHeaderExtension) => boolean;
+  /** Header extensions to offer besides sdes:mid (default `OFFERED_HEADER_EXTENSIONS`); ids always come from the router. */
+  readonly headerExtensionUris?: readonly RtpHeaderExtensionUri[];
   /** The sources to put in the offer: the bridge feedback source first (§4.2), then remote sources. */
   readonly sources?: readonly RtpSource[];
   readonly ssrcGroups?: readonly SsrcGroup[];
@@ -159,9 +169,10 @@ export function offerDescription(routerCaps: RtpCapabilities, kind: MediaKind, o
     const rtx = codecs.find((r) => codecName(r.mimeType).toLowerCase() === 'rtx' && r.parameters?.apt === c.preferredPayloadType);
     if (rtx !== undefined) payloadTypes.push(payloadTypeFromCodec(rtx));
   }
+  const uris = opts.headerExtensionUris ?? OFFERED_HEADER_EXTENSIONS;
   const headerExtensions: HeaderExtension[] = (routerCaps.headerExtensions ?? [])
     .filter((h) => h.kind === kind && h.direction !== 'inactive')
-    .filter((h) => (h.uri === SDES_MID_URI ? opts.midMode === 'consumer-mid' : opts.headerExtensionFilter?.(h) ?? true))
+    .filter((h) => (h.uri === SDES_MID_URI ? opts.midMode === 'consumer-mid' : uris.includes(h.uri)))
     .map((h) => ({ id: h.preferredId, uri: h.uri }));
   return {
     media: kind,

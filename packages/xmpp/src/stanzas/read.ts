@@ -79,8 +79,10 @@ function rawAttr(el: Element, name: string): string | undefined {
   if (!Object.hasOwn(el.attrs, name)) return undefined;
   const v: unknown = el.attrs[name];
   if (v === undefined || v === null) return undefined;
-  // Builders may have put numbers in attrs; the parser sees their string form.
-  return typeof v === 'string' ? v : String(v as string | number | boolean);
+  if (typeof v === 'string') return v;
+  // Builders may have put numbers or booleans in attrs; the parser sees their string form. Anything else
+  // (an object planted in attrs by code, never by the XML parser) counts as absent.
+  return typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
 }
 
 export function optString(el: Element, name: string, path: string): string | undefined {

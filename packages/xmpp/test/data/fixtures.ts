@@ -71,7 +71,7 @@ function focusEntries(file: string, raw: string): FixtureEntry[] {
   for (const line of raw.split('\n')) {
     const h = /^=== (.*) ===$/.exec(line);
     if (h !== null) {
-      header = h[1] as string;
+      header = h[1];
       continue;
     }
     if (line.trim() === '') continue;
