@@ -48,3 +48,6 @@ export {
   codecCapabilityFromPayloadType, codecParametersFromPayloadType, MappingError, SDES_MID_URI, OFFERED_HEADER_EXTENSIONS,
   type MidMode, type OfferDescriptionOptions, type SignalledSource, type ConsumerSignalling, type BridgeTransportDescription,
 } from './mapping/mediasoup.js';
+export {
+  conferenceModifyToJson, conferenceModifyFromJson, conferenceModifiedToJson, conferenceModifiedFromJson, type Json,
+} from './stanzas/colibri2-json.js';
