@@ -51,3 +51,7 @@ export {
 export {
   conferenceModifyToJson, conferenceModifyFromJson, conferenceModifiedToJson, conferenceModifiedFromJson, type Json,
 } from './stanzas/colibri2-json.js';
+export {
+  sessionInitiate, feedbackSource, jsonSourcesFor,
+  type SessionInitiateInput, type RemoteSources, type OwnedSources,
+} from './mapping/session.js';
