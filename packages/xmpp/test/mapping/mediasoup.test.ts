@@ -183,3 +183,14 @@ describe('transports', () => {
     expect(parseJingle(buildJingle(j))).toEqual(j);
   });
 });
+
+describe('packaging', () => {
+  it('imports mediasoup for types only (this package never loads the worker)', async () => {
+    const { readdirSync: ls, readFileSync: read } = await import('node:fs');
+    const root = join(import.meta.dirname, '../../src');
+    const files = (ls(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    const offenders = files.filter((f) => /^\s*import\s+(?!type\b)[^;]*from\s+['"]mediasoup/m.test(read(join(root, f), 'utf8')));
+    expect(files.length).toBeGreaterThan(10);
+    expect(offenders).toEqual([]);
+  });
+});
