@@ -480,7 +480,12 @@ export function parseColibri2Error(input: Element): Colibri2Error {
     else if (ns === NS.STANZAS && (STANZA_ERROR_CONDITIONS as readonly string[]).includes(name)) {
       if (condition !== undefined) fail(path, 'more than one condition');
       condition = name as StanzaErrorCondition;
-    } else if (ns === C2 && name === 'error') reason = reqEnum(c, 'reason', `${path}/error`, COLIBRI2_ERROR_REASONS);
+    } else if (ns === C2 && name === 'error') {
+      // As Jitsi reads it: case-insensitive, and a missing reason means `unspecified`.
+      const raw = optString(c, 'reason', `${path}/error`)?.toLowerCase() ?? 'unspecified';
+      if (!(COLIBRI2_ERROR_REASONS as readonly string[]).includes(raw)) fail(`${path}/error@reason`, 'not a colibri2 error reason');
+      reason = raw as Colibri2ErrorReason;
+    }
     else if (ns === C2 && name === 'endpoint') endpointId = reqToken(c, 'id', `${path}/endpoint`);
   }
   if (condition === undefined) fail(path, 'no defined condition');

@@ -139,6 +139,13 @@ describe('COLIBRI2 errors (§3.5)', () => {
     expect(parseColibri2Error(payload('error-bad-request.iq.xml'))).toEqual({ type: 'modify', condition: 'bad-request', text: 'endpoint create without transport' });
   });
 
+  it('reads the reason as Jitsi does: case-insensitive, absent means unspecified', () => {
+    const e = (app: string) => parseXmlString(`<error type="cancel"><item-not-found xmlns="${NS.STANZAS}"/>${app}</error>`);
+    expect(parseColibri2Error(e('<error xmlns="jitsi:colibri2" reason="CONFERENCE_not_FOUND"/>')).reason).toBe('conference_not_found');
+    expect(parseColibri2Error(e('<error xmlns="jitsi:colibri2"/>')).reason).toBe('unspecified');
+    expect(parseColibri2Error(e('')).reason).toBeUndefined();
+  });
+
   it('rejects an error without a defined condition or with an unknown reason', () => {
     expect(() => parseColibri2Error(parseXmlString(`<error type="cancel"><text xmlns="${NS.STANZAS}">x</text></error>`))).toThrow(MalformedStanzaError);
     expect(() => parseColibri2Error(parseXmlString(`<error type="cancel"><conflict xmlns="${NS.STANZAS}"/><error xmlns="jitsi:colibri2" reason="bogus"/></error>`))).toThrow(MalformedStanzaError);
