@@ -5,7 +5,7 @@
 import { NS } from '../namespaces.js';
 import type { Element } from '../xml.js';
 import {
-  MAX_SSRC, appendAll, children, el, fail, optString, optToken, optUint, reqToken, reqUint, child,
+  MAX_SSRC, appendAll, children, el, fail, optString, optToken, optUint, reqToken, reqUint,
 } from './read.js';
 
 export interface FmtpParameter {
@@ -77,7 +77,7 @@ export function buildRtcpFb(fb: RtcpFb): Element {
   return el('rtcp-fb', { xmlns: fbNs, type: fb.type, subtype: fb.subtype });
 }
 
-/** `rtpNs` is the namespace the payload-type is in: the description's (`urn:xmpp:jingle:apps:rtp:1`). */
+/** A `<payload-type>` (XEP-0167) with its `<parameter>`s (fmtp) and `<rtcp-fb>`s (XEP-0293). */
 export function parsePayloadType(e: Element, path: string): PayloadType {
   const name = optToken(e, 'name', path);
   const clockrate = optUint(e, 'clockrate', path, 1, 0xffffffff);
@@ -171,10 +171,6 @@ export function parseSources(parent: Element, path: string): { sources: RtpSourc
     sources: children(parent, 'source', ssmaNs).map((s, i) => parseSource(s, `${path}/source[${i}]`)),
     ssrcGroups: children(parent, 'ssrc-group', ssmaNs).map((g, i) => parseSsrcGroup(g, `${path}/ssrc-group[${i}]`)),
   };
-}
-
-export function hasChild(parent: Element, name: string, ns: string): boolean {
-  return child(parent, name, ns) !== undefined;
 }
 
 export { hdrNs as HDREXT_NS };
