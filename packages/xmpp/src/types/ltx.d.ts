@@ -42,3 +42,8 @@ declare module 'ltx' {
   export function escapeXML(s: string): string;
   export function escapeXMLText(s: string): string;
 }
+
+/** ltx's CommonJS build: the same API; its Element is the class xmpp.js uses. */
+declare module 'ltx/lib/ltx.js' {
+  export * from 'ltx';
+}
