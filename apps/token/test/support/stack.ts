@@ -67,7 +67,8 @@ export interface TokenStack {
 export async function startTokenStack(options: { verifyDelayMs?: number } = {}): Promise<TokenStack> {
   const keys = makeKeys();
   const { logger, lines } = capturingLogger();
-  const token = await start(testConfig(), logger, keyEnv(keys));
+  // 4 KiB: an oversized token must still fit Prosody's pre-auth stanza limit (≈ 10 kB) to reach us.
+  const token = await start(testConfig({ jwt: { maxTokenBytes: 4096 } }), logger, keyEnv(keys));
   let proxy: SlowProxy | undefined;
   let base = token.apiAddress;
   if (options.verifyDelayMs !== undefined) {
