@@ -1,4 +1,4 @@
-import { createPrivateKey, createSecretKey } from 'node:crypto';
+import { createHmac, createPrivateKey, createSecretKey } from 'node:crypto';
 import { base64url, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import { APP_ID, type TestKeys } from './keys.js';
 
@@ -52,4 +52,10 @@ export function tamper(token: string): string {
 /** The classic HS/RS confusion: HMAC over the token with the RSA *public* key as the secret. */
 export function rsConfused(keys: TestKeys, payload: JWTPayload = claims()): Promise<string> {
   return signHs(keys, payload, { kid: 'rs-2026' }, new TextEncoder().encode(keys.rsa.publicKey));
+}
+
+/** HS256 over any header, built by hand: for headers jose refuses to produce (crit, b64). */
+export function signRawHs(secret: string, header: Record<string, unknown>, payload: JWTPayload): string {
+  const input = `${b64json(header)}.${b64json(payload)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
