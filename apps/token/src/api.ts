@@ -124,6 +124,8 @@ export function buildTokenApi(options: TokenApiOptions): FastifyInstance {
     loggerInstance,
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: config.http.trustProxy,
+    // Unknown fields and wrong types are errors, not silently dropped or coerced (fastify's defaults).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // Request lines are not logged: the verify route sees thousands per minute, and the outcome
     // lines below say what matters.
     logController: new LogController({ disableRequestLogging: true }),

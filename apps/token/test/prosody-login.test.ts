@@ -23,7 +23,7 @@ afterAll(async () => {
 async function mint(body: Record<string, unknown>): Promise<string> {
   const reply = await stack.token.api.inject({ method: 'POST', url: '/v1/tokens', headers: { authorization: `Bearer ${stack.keys.issueKey}` }, payload: body });
   expect(reply.statusCode).toBe(200);
-  return (reply.json() as { token: string }).token;
+  return reply.json<{ token: string }>().token;
 }
 
 /** The token service's "token rejected" lines (parsed) logged since `from`. */
@@ -162,7 +162,7 @@ describe('XEP-0215', () => {
       expect(password).toBe(createHmac('sha1', stack.keys.turnSecret).update(username).digest('base64'));
     }
     const http = await stack.token.api.inject({ url: '/v1/turn-credentials?user=alice', headers: { authorization: `Bearer ${stack.keys.issueKey}` } });
-    const creds = http.json() as { username: string; password: string };
+    const creds = http.json<{ username: string; password: string }>();
     expect(creds.password).toBe(createHmac('sha1', stack.keys.turnSecret).update(creds.username).digest('base64'));
   });
 });

@@ -25,11 +25,11 @@ type Header = Partial<JWTHeaderParameters> & Record<string, unknown>;
 /** Signs with the app secret (HS256, no kid) unless told otherwise. */
 export async function signHs(keys: TestKeys, payload: JWTPayload = claims(), header: Header = {}, secret: string | Uint8Array = keys.appSecret): Promise<string> {
   const key = typeof secret === 'string' ? createSecretKey(Buffer.from(secret, 'utf8')) : createSecretKey(secret);
-  return new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...header } as JWTHeaderParameters).sign(key);
+  return new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...header }).sign(key);
 }
 
 export async function signRs(keys: TestKeys, payload: JWTPayload = claims(), header: Header = {}): Promise<string> {
-  return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: 'rs-2026', ...header } as JWTHeaderParameters).sign(createPrivateKey(keys.rsa.privateKey));
+  return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: 'rs-2026', ...header }).sign(createPrivateKey(keys.rsa.privateKey));
 }
 
 export function b64json(value: unknown): string {
