@@ -56,6 +56,35 @@ describe('login', () => {
     expect(bob.jid?.local).toMatch(/^[a-z0-9_-]+$/);
   });
 
+  it('a valid token logs in with ?token= on the BOSH URL and SASL ANONYMOUS; a bad one is refused', async () => {
+    const bosh = `http://127.0.0.1:${stack.prosody.ports.http}/http-bind`;
+    const post = async (url: string, body: string): Promise<string> => {
+      const reply = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' }, body });
+      return reply.text();
+    };
+    const attempt = async (jwt: string): Promise<string> => {
+      const url = `${bosh}?room=r1&token=${encodeURIComponent(jwt)}`;
+      // BOSH request ids must be consecutive (XEP-0124 §14.1).
+      let rid = 1_000_000 + Math.floor(Math.random() * 1_000_000);
+      const created = await post(url, `<body rid='${rid++}' to='meet.test' xml:lang='en' wait='10' hold='1' ver='1.6' xmpp:version='1.0' xmlns:xmpp='urn:xmpp:xbosh' xmlns='http://jabber.org/protocol/httpbind'/>`);
+      const sid = /sid=['"]([^'"]+)['"]/.exec(created)?.[1];
+      expect(sid).toBeDefined();
+      let features = created;
+      if (!features.includes('<mechanisms')) features = await post(bosh, `<body rid='${rid++}' sid='${sid}' xmlns='http://jabber.org/protocol/httpbind'/>`);
+      expect(features).toContain('<mechanism>ANONYMOUS</mechanism>');
+      const auth = `<body rid='${rid++}' sid='${sid}' xmlns='http://jabber.org/protocol/httpbind'><auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/></body>`;
+      const answer = await post(bosh, auth);
+      await post(bosh, `<body rid='${rid++}' sid='${sid}' type='terminate' xmlns='http://jabber.org/protocol/httpbind'/>`).catch(() => '');
+      return answer;
+    };
+    expect(await attempt(await mint({ room: 'r1', user: { id: 'dave' } }))).toContain('<success');
+    const from = stack.logLines.length;
+    const refused = await attempt(await signHs(stack.keys, claims({ exp: nowSeconds() - 3600, nbf: nowSeconds() - 7200, iat: nowSeconds() - 7200 })));
+    expect(refused).toContain('<not-authorized/>');
+    expect(refused).toContain('token rejected: expired');
+    expect(rejections(from).map((r) => r.reason)).toEqual(['expired']);
+  });
+
   it("alice's token does not log in as mallory (PLAIN username bound to the token)", async () => {
     const jwt = await mint({ room: 'r1', user: { id: 'alice' } });
     const from = stack.logLines.length;

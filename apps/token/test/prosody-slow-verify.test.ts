@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { xml } from '@xmpp/client';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plainLogin, startTokenStack, urlTokenLogin, type TokenStack } from './support/stack.js';
 import { signHs } from './support/tokens.js';
 
@@ -44,4 +44,22 @@ it('answers another client\'s ping in < 100 ms while a login waits 1 s on /v1/ve
   const alice = await pending;
   expect(alice.jid?.local).toBe('alice');
   expect((loggedInAt as number) - started).toBeGreaterThanOrEqual(DELAY_MS - 50);
+});
+
+describe('a token service that does not answer', () => {
+  let hung: TokenStack;
+  beforeAll(async () => {
+    hung = await startTokenStack({ verifyDelayMs: 30_000, pluginTimeoutSeconds: 0.5 });
+  });
+  afterAll(async () => {
+    await hung?.close();
+  });
+
+  it('fails the login closed (not-authorized, "unreachable") after hummingbird_token_timeout, not never', async () => {
+    const t0 = performance.now();
+    await expect(plainLogin(hung, 'alice', await signHs(hung.keys))).rejects.toThrow(/not-authorized - token rejected: unreachable/);
+    const elapsed = performance.now() - t0;
+    expect(elapsed).toBeGreaterThanOrEqual(450);
+    expect(elapsed).toBeLessThan(10_000);
+  });
 });

@@ -22,6 +22,7 @@ export const GUEST_HOST = 'guest.meet.test';
  */
 export class SlowProxy extends EventEmitter {
   readonly #server: Server;
+  readonly #abort = new AbortController();
   constructor(target: string, delayMs: number) {
     super();
     this.#server = createServer((req, res) => {
@@ -30,7 +31,7 @@ export class SlowProxy extends EventEmitter {
       req.on('end', () => {
         this.emit('request');
         void (async () => {
-          await sleep(delayMs);
+          await sleep(delayMs, undefined, { signal: this.#abort.signal });
           const upstream = await fetch(`${target}${req.url ?? '/'}`, {
             method: req.method ?? 'POST',
             headers: { 'content-type': req.headers['content-type'] ?? 'application/json', authorization: req.headers.authorization ?? '' },
@@ -48,6 +49,7 @@ export class SlowProxy extends EventEmitter {
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
   close(): Promise<void> {
+    this.#abort.abort();
     this.#server.closeAllConnections();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
@@ -64,7 +66,7 @@ export interface TokenStack {
 }
 
 /** The token service in-process, and a real Prosody whose token host uses the Hummingbird plugin. */
-export async function startTokenStack(options: { verifyDelayMs?: number } = {}): Promise<TokenStack> {
+export async function startTokenStack(options: { verifyDelayMs?: number; pluginTimeoutSeconds?: number } = {}): Promise<TokenStack> {
   const keys = makeKeys();
   const { logger, lines } = capturingLogger();
   // 4 KiB: an oversized token must still fit Prosody's pre-auth stanza limit (≈ 10 kB) to reach us.
@@ -84,6 +86,7 @@ export async function startTokenStack(options: { verifyDelayMs?: number } = {}):
       meetExtra: [
         `  hummingbird_token_verify_url = ${luaString(`${base}/v1/verify`)}`,
         `  hummingbird_token_api_key = ${luaString(keys.apiKey)}`,
+        ...(options.pluginTimeoutSeconds === undefined ? [] : [`  hummingbird_token_timeout = ${String(options.pluginTimeoutSeconds)}`]),
         // The guest host of seed 003: anonymous, sharing the MUCs; it strips forged claims.
         `VirtualHost ${luaString(GUEST_HOST)}`,
         '  authentication = "anonymous"',
