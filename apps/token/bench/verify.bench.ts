@@ -159,7 +159,6 @@ for (const c of cases) {
   const rate = median(results.get(c.name) ?? [0]);
   console.log(`  ${c.name.padEnd(30)} ${Math.round(rate).toString().padStart(8)}  ${(rate / echo).toFixed(2).padStart(18)}  ${(rate / hello).toFixed(2).padStart(19)}`);
 }
-const hs = median(results.get('POST /v1/verify HS256') ?? [0]);
 console.log('\n/v1/verify next to a bare fastify route doing only jose jwtVerify (same body, same key):');
 for (const alg of ALGS) {
   const ours = median(results.get(verifyCase(alg).name) ?? [0]);
