@@ -222,6 +222,7 @@ module:hook("pre-presence/full", function (event)
 	local room_node, room_host = jid_split(stanza.attr.to);
 	if not room_node or not is_muc(room_host) then return; end
 	local room_jid = room_node .. "@" .. room_host;
+	origin.hb_rooms = origin.hb_rooms or {};
 	if not origin.hb_rooms[room_jid] then
 		local fresh, reason = verify({ token = origin.hb_token, room = room_node, host = host, ip = origin.ip });
 		if not fresh then
