@@ -81,6 +81,8 @@ export async function startTokenStack(options: { verifyDelayMs?: number; pluginT
   try {
     prosody = await startProsody({
       pluginPaths: [PLUGINS],
+      // Debug level on purpose: the tests assert that not even Prosody's debug log contains a token.
+      logLevel: 'debug',
       meetAuth: 'hummingbird_token',
       turnSecret: keys.turnSecret,
       meetExtra: [
