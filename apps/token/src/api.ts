@@ -133,6 +133,8 @@ export function buildTokenApi(options: TokenApiOptions): FastifyInstance {
   const windowMs = config.rateLimit.windowSeconds * 1000;
   const perKey = new RateLimiter({ limit: config.rateLimit.perApiKey, windowMs });
   const perIp = new RateLimiter({ limit: config.rateLimit.verifyPerIp, windowMs });
+  // Guessing API keys: failed authentications count per TCP peer, with the verify-per-address budget.
+  const authFailuresPerPeer = new RateLimiter({ limit: config.rateLimit.verifyPerIp, windowMs });
 
   function authenticate(request: FastifyRequest, scope: ApiScope): ApiKey {
     const header = request.headers.authorization;
@@ -142,7 +144,13 @@ export function buildTokenApi(options: TokenApiOptions): FastifyInstance {
     // Compare against every key in constant time per key, so timing says nothing about which matched.
     let found: ApiKey | undefined;
     for (const key of options.apiKeys) if (timingSafeEqual(key.digest, digest)) found = key;
-    if (found === undefined) throw new ApiError('HB_ERR_TOKEN_UNAUTHENTICATED', 'unknown API key');
+    if (found === undefined) {
+      if (authFailuresPerPeer.hit(request.ip) > 0) {
+        metrics.rateLimited.inc({ scope: 'auth_failures' });
+        throw new ApiError('HB_ERR_TOKEN_RATE_LIMITED', 'too many failed authentications from this address', { 'retry-after': String(config.rateLimit.windowSeconds) });
+      }
+      throw new ApiError('HB_ERR_TOKEN_UNAUTHENTICATED', 'unknown API key');
+    }
     if (!found.scopes.has(scope)) throw new ApiError('HB_ERR_TOKEN_FORBIDDEN', `API key ${found.id} lacks scope ${scope}`);
     const retryAfter = perKey.hit(found.id);
     if (retryAfter > 0) {

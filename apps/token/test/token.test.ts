@@ -236,6 +236,11 @@ describe('token API', () => {
     const token = await signHs(keys);
     const verify = (ip: string) => perIp.inject({ method: 'POST', url: '/v1/verify', headers: prosody(keys), payload: { token, ip } }).then((r) => r.statusCode);
     expect([await verify('192.0.2.1'), await verify('192.0.2.1'), await verify('192.0.2.1'), await verify('192.0.2.2')]).toEqual([200, 200, 429, 200]);
+
+    // Guessing API keys: failed authentications are limited per TCP peer, before any key matches.
+    const guesses: number[] = [];
+    for (let i = 0; i < 3; i++) guesses.push((await perIp.inject({ method: 'POST', url: '/v1/verify', headers: { authorization: `Bearer guess-${i}` }, payload: { token } })).statusCode);
+    expect(guesses).toEqual([401, 401, 429]);
   });
 
   it('RateLimiter: windows reset, and the key table is bounded', () => {
