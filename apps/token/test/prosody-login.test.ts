@@ -111,6 +111,7 @@ describe('login', () => {
       expect(rejections(from)[0]?.host).toBe('meet.test');
       const logged = stack.logLines.slice(from).join('\n') + stack.prosody.log();
       expect(logged).not.toContain(jwt);
+      expect(logged).not.toContain(stack.keys.apiKey);
       // Not even the signature part alone.
       const signature = jwt.split('.')[2] as string;
       if (signature.length > 0) expect(logged).not.toContain(signature);

@@ -1,4 +1,7 @@
 import { EventEmitter, once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +80,10 @@ export async function startTokenStack(options: { verifyDelayMs?: number; pluginT
     proxy = new SlowProxy(token.apiAddress, options.verifyDelayMs);
     base = await proxy.listen();
   }
+  // The documented production path: the API key in a file Prosody reads, not inline in its config.
+  const secrets = await mkdtemp(join(tmpdir(), 'hb-token-test-'));
+  const apiKeyFile = join(secrets, 'prosody.key');
+  await writeFile(apiKeyFile, `${keys.apiKey}\n`, { mode: 0o600 });
   let prosody: ProsodyHandle;
   try {
     prosody = await startProsody({
@@ -87,7 +94,7 @@ export async function startTokenStack(options: { verifyDelayMs?: number; pluginT
       turnSecret: keys.turnSecret,
       meetExtra: [
         `  hummingbird_token_verify_url = ${luaString(`${base}/v1/verify`)}`,
-        `  hummingbird_token_api_key = ${luaString(keys.apiKey)}`,
+        `  hummingbird_token_api_key_file = ${luaString(apiKeyFile)}`,
         ...(options.pluginTimeoutSeconds === undefined ? [] : [`  hummingbird_token_timeout = ${String(options.pluginTimeoutSeconds)}`]),
         // The guest host of seed 003: anonymous, sharing the MUCs; it strips forged claims.
         `VirtualHost ${luaString(GUEST_HOST)}`,
@@ -98,6 +105,7 @@ export async function startTokenStack(options: { verifyDelayMs?: number; pluginT
   } catch (error) {
     await proxy?.close();
     await token.close();
+    await rm(secrets, { recursive: true, force: true });
     throw error;
   }
   return {
@@ -111,6 +119,7 @@ export async function startTokenStack(options: { verifyDelayMs?: number; pluginT
       await prosody.stop();
       await proxy?.close();
       await token.close();
+      await rm(secrets, { recursive: true, force: true });
     },
   };
 }
