@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
+import { connect } from 'node:net';
 import { xml, type Client, type Element } from '@xmpp/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLAIMS_ELEMENT } from '../src/index.js';
-import { guestLogin, nextStanza, plainLogin, stopClients, startTokenStack, urlTokenLogin, type TokenStack } from './support/stack.js';
+import { guestLogin, login, nextStanza, plainLogin, stopClients, startTokenStack, urlTokenLogin, type TokenStack } from './support/stack.js';
 import { claims, nowSeconds, rsConfused, signHs, tamper, unsecured } from './support/tokens.js';
 
 // Acceptance (issue 4): a real Prosody with the Hummingbird plugin, logins by SASL PLAIN and by
@@ -83,6 +84,26 @@ describe('login', () => {
     expect(refused).toContain('<not-authorized/>');
     expect(refused).toContain('token rejected: expired');
     expect(rejections(from).map((r) => r.reason)).toEqual(['expired']);
+  });
+
+  it('without a token nobody gets in on the token host: ANONYMOUS is not offered, and a token-less WebSocket login fails', async () => {
+    const features = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: stack.prosody.ports.c2s });
+      let received = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        received += chunk;
+        if (received.includes('</stream:features>')) {
+          socket.end('</stream:stream>');
+          resolve(received);
+        }
+      });
+      socket.on('error', reject);
+      socket.write("<?xml version='1.0'?><stream:stream to='meet.test' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>");
+    });
+    expect(features).toContain('<mechanism>PLAIN</mechanism>');
+    expect(features).not.toContain('ANONYMOUS');
+    await expect(login({ service: `ws://127.0.0.1:${stack.prosody.ports.http}/xmpp-websocket`, domain: 'meet.test' })).rejects.toThrow();
   });
 
   it("alice's token does not log in as mallory (PLAIN username bound to the token)", async () => {
