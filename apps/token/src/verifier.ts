@@ -1,0 +1,125 @@
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import type { TokenConfig } from './config.js';
+import { normaliseRoom, roomMatches, tokenClaimsSchema, toVerifiedClaims, type VerifiedClaims } from './claims.js';
+import { TokenRejectedError, type RejectReason } from './errors.js';
+import type { KeyStore } from './keys.js';
+
+export interface VerifyOptions {
+  /** The room being joined (its JID localpart): the `room` claim must match it. */
+  room?: string | undefined;
+  /** SASL PLAIN username: must be `context.user.id` (or `sub` when there is no user id). */
+  username?: string | undefined;
+  /** Clock override for tests (epoch ms). */
+  nowMs?: number;
+}
+
+// RFC 8725 §3.1/§2.5, RFC 7515 §4.1: headers that would let the token choose its own key, nest a
+// token, compress or change the payload encoding. We never honour them, so we refuse them.
+const FORBIDDEN_HEADERS = ['jku', 'jwk', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'crit', 'zip', 'b64', 'cty', 'enc'] as const;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+function reject(reason: RejectReason, message: string): never {
+  throw new TokenRejectedError(reason, message);
+}
+
+/**
+ * The token checks of apps/token (prosody.md §4.5 step 4), in the order that never lets an
+ * unverified token influence the decision: size, shape, header, key (chosen by `kid` only),
+ * algorithm pinned to that key, signature, then the claims.
+ */
+export class TokenVerifier {
+  readonly #keys: KeyStore;
+  readonly #config: TokenConfig['jwt'];
+  readonly #subjects: Set<string>;
+
+  constructor(keys: KeyStore, config: TokenConfig['jwt']) {
+    this.#keys = keys;
+    this.#config = config;
+    this.#subjects = new Set(config.subjects.map((s) => s.toLowerCase()));
+  }
+
+  /** Verified claims, or throws {@link TokenRejectedError} with the reason. */
+  async verify(token: string, options: VerifyOptions = {}): Promise<VerifiedClaims> {
+    const nowMs = options.nowMs ?? Date.now();
+    if (Buffer.byteLength(token, 'utf8') > this.#config.maxTokenBytes) reject('too_large', `token longer than ${this.#config.maxTokenBytes} bytes`);
+    if (!COMPACT_JWS.test(token)) reject('malformed', 'not a compact JWS (three base64url parts)');
+
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      reject('malformed', 'the header is not base64url JSON');
+    }
+    for (const name of FORBIDDEN_HEADERS) {
+      if (Object.hasOwn(header, name)) reject('unsupported_header', `header parameter "${name}" is not accepted`);
+    }
+    if (header.typ !== undefined && (typeof header.typ !== 'string' || header.typ.toUpperCase() !== 'JWT')) {
+      reject('unsupported_header', 'header "typ" must be JWT when present');
+    }
+    if (typeof header.alg !== 'string') reject('malformed', 'header "alg" missing');
+    if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 128)) {
+      reject('malformed', 'header "kid" must be a short string');
+    }
+
+    const key = this.#keys.verifyKey(header.kid, nowMs);
+    if (typeof key === 'string') reject(key, key === 'unknown_kid' ? 'no key for this kid' : 'the key for this kid is retired');
+    // RFC 8725 §3.1: the key decides the algorithm; `none` and HS/RS confusion end here.
+    if (header.alg !== key.alg) reject('alg_not_allowed', `this key verifies ${key.alg} only`);
+
+    let payload: unknown;
+    try {
+      ({ payload } = await jwtVerify(token, key.key, {
+        algorithms: [key.alg],
+        issuer: this.#config.appId,
+        audience: this.#config.audience,
+        clockTolerance: this.#config.clockSkewSeconds,
+        currentDate: new Date(nowMs),
+        requiredClaims: ['exp', 'iss', 'aud'],
+      }));
+    } catch (error) {
+      throw mapJoseError(error);
+    }
+
+    const parsed = tokenClaimsSchema.safeParse(payload);
+    if (!parsed.success) reject('invalid_claims', `claim ${parsed.error.issues[0]?.path.join('.') ?? '?'} has the wrong type`);
+    const raw = parsed.data;
+    const nowSeconds = nowMs / 1000;
+    if (raw.iat !== undefined && raw.iat > nowSeconds + this.#config.clockSkewSeconds) reject('iat_in_future', '"iat" is in the future');
+    if (this.#subjects.size > 0) {
+      const sub = raw.sub?.toLowerCase();
+      if (sub === undefined || (sub !== '*' && !this.#subjects.has(sub))) reject('wrong_sub', '"sub" is not an accepted tenant');
+    }
+    if (raw.room === undefined || raw.room === '') reject('room_missing', 'no "room" claim (use "*" for every room)');
+    if (options.room !== undefined && !roomMatches(raw.room, options.room)) reject('room_mismatch', 'the "room" claim does not name this room');
+    if (options.username !== undefined) {
+      const bound = raw.context?.user?.id ?? raw.sub;
+      if (bound === undefined || normaliseRoom(bound) !== normaliseRoom(options.username)) {
+        reject('username_mismatch', 'the login name is not the token\'s context.user.id (or sub)');
+      }
+    }
+    return toVerifiedClaims({ ...raw, room: raw.room }, key.kid, key.alg);
+  }
+}
+
+function mapJoseError(error: unknown): TokenRejectedError {
+  if (error instanceof joseErrors.JWTExpired) return new TokenRejectedError('expired', '"exp" has passed');
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    switch (error.claim) {
+      case 'nbf':
+        return new TokenRejectedError('not_yet_valid', '"nbf" is in the future');
+      case 'iss':
+        return new TokenRejectedError('wrong_iss', '"iss" is not the app id');
+      case 'aud':
+        return new TokenRejectedError('wrong_aud', '"aud" does not name this service');
+      case 'exp':
+        return new TokenRejectedError(error.reason === 'missing' ? 'exp_missing' : 'invalid_claims', '"exp" is missing or not a number');
+      default:
+        return new TokenRejectedError('invalid_claims', `claim "${error.claim}" is invalid`);
+    }
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new TokenRejectedError('bad_signature', 'the signature does not verify');
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new TokenRejectedError('alg_not_allowed', 'algorithm not allowed');
+  if (error instanceof joseErrors.JOSENotSupported) return new TokenRejectedError('unsupported_header', 'unsupported token feature');
+  if (error instanceof joseErrors.JWTInvalid || error instanceof joseErrors.JWSInvalid) return new TokenRejectedError('malformed', 'not a valid JWT');
+  return new TokenRejectedError('malformed', 'not a valid JWT');
+}
