@@ -5,12 +5,15 @@
 // parser accepts must also build and re-parse to the same value.
 import { describe, expect, it } from 'vitest';
 import { MalformedStanzaError } from '../../src/errors.ts';
-import { Element } from '../../src/xml.ts';
+import { IqRouter } from '../../src/iq/router.ts';
+import { Element, xml } from '../../src/xml.ts';
 import { corpus, type CorpusEntry } from './support/corpus.ts';
 import { canonical } from './support/canonical.ts';
 
 const SEED = 0x5eed_3b;
 const VARIANTS = 14_000;
+const ROUTED_VARIANTS = 4_000;
+const REQUEST_KINDS: ReadonlySet<CorpusEntry['kind']> = new Set(['focus-conference-request', 'jingle', 'extdisco-request', 'colibri2-modify']);
 /** Generous: a healthy parse takes well under a millisecond; a hang or a quadratic blow-up takes far longer. */
 const MAX_PARSE_MS = 2_000;
 
@@ -149,6 +152,18 @@ const MUTATIONS: Record<string, Mutation> = {
 };
 const MUTATION_NAMES = Object.keys(MUTATIONS);
 
+/** A mutated copy of `entry.element` (1–3 mutations) and the names of the mutations applied. */
+function mutate(entry: CorpusEntry, rnd: () => number): { root: Element; applied: string[] } {
+  const root = clone(entry.element);
+  const applied: string[] = [];
+  const n = 1 + Math.floor(rnd() * 3);
+  const chosen = Array.from({ length: n }, () => pick(rnd, MUTATION_NAMES));
+  // Deep nesting goes last, so no later mutation copies a 20,000-level chain thousands of times.
+  chosen.sort((a, b) => Number(a === 'deepNesting') - Number(b === 'deepNesting'));
+  for (const m of chosen) applied.push(MUTATIONS[m]!(root, rnd));
+  return { root, applied };
+}
+
 // Failure output: elements as tags, long strings as their length.
 function brief(x: unknown): string {
   return JSON.stringify(x, (_k, v: unknown) => (v instanceof Element ? `<${v.name} ${JSON.stringify(v.attrs)}>` : typeof v === 'string' && v.length > 80 ? `str(${v.length})` : v)).slice(0, 2000);
@@ -176,13 +191,7 @@ describe('fuzz: malformed variants of every known stanza', () => {
     const failures: string[] = [];
     for (let i = 0; i < VARIANTS; i++) {
       const entry = seeds[i % seeds.length] as CorpusEntry;
-      const root = clone(entry.element);
-      const applied: string[] = [];
-      const n = 1 + Math.floor(rnd() * 3);
-      const chosen = Array.from({ length: n }, () => pick(rnd, MUTATION_NAMES));
-      // Deep nesting goes last, so no later mutation copies a 20,000-level chain thousands of times.
-      chosen.sort((a, b) => Number(a === 'deepNesting') - Number(b === 'deepNesting'));
-      for (const m of chosen) applied.push(MUTATIONS[m]!(root, rnd));
+      const { root, applied } = mutate(entry, rnd);
       for (const a of applied) stats.byMutation[a] = (stats.byMutation[a] ?? 0) + 1;
       stats.variants += 1;
       if (applied.some((a) => a !== 'noop')) stats.mutated += 1;
@@ -221,5 +230,59 @@ describe('fuzz: malformed variants of every known stanza', () => {
     // The generator must actually produce both outcomes, or it is not testing anything.
     expect(stats.rejected).toBeGreaterThan(1_000);
     expect(stats.accepted).toBeGreaterThan(1_000);
+  }, 600_000);
+
+  // The router half of the acceptance: the same kind of variants, now of whole request IQs, go through an
+  // IqRouter whose handlers are the real parsers (as the focus and the bridge register them). Every variant
+  // is answered, and with the right answer: a result when the payload parses, bad-request when the parser
+  // refuses it or the payload has no namespace, service-unavailable when the mutation renamed the payload to something nobody handles —
+  // never internal-server-error, never silence.
+  it(`${ROUTED_VARIANTS} malformed request IQs through the IQ router with the real parsers: every one answered correctly`, async () => {
+    const rnd = prng(SEED ^ 0x10_0000);
+    const requests = seeds.filter((e) => REQUEST_KINDS.has(e.kind));
+    expect(new Set(requests.map((e) => e.kind))).toEqual(REQUEST_KINDS);
+    const router = new IqRouter({ onHandlerError: (err) => { throw new Error(`handler error escaped: ${String(err)}`); } });
+    const handled = new Map<string, (el: Element) => unknown>();
+    for (const e of requests) {
+      const key = `${e.element.getNS() ?? ''} ${e.element.getName()}`;
+      if (handled.has(key)) continue;
+      handled.set(key, e.parse);
+      for (const type of ['get', 'set'] as const) {
+        router.register(e.element.getNS() ?? '', e.element.getName(), type, ({ payload }) => { e.parse(payload); });
+      }
+    }
+    const tally: Record<string, number> = {};
+    const failures: string[] = [];
+    for (let i = 0; i < ROUTED_VARIANTS; i++) {
+      const entry = requests[i % requests.length] as CorpusEntry;
+      const { root, applied } = mutate(entry, rnd);
+      const type = entry.kind === 'extdisco-request' ? 'get' : 'set';
+      const iq = xml('iq', { type, id: `fuzz-${i}`, from: 'p1@meet.test/r', to: 'focus.meet.test' });
+      iq.cnode(root);
+      // What the answer must be, computed without the router.
+      const parse = handled.get(`${root.getNS() ?? ''} ${root.getName()}`);
+      let expected: string;
+      if ((root.getNS() ?? '') === '') expected = 'bad-request'; // a payload in no namespace is not a request at all
+      else if (parse === undefined) expected = 'service-unavailable';
+      else {
+        try { parse(root); expected = 'result'; } catch (err) {
+          expected = err instanceof MalformedStanzaError ? 'bad-request' : `unexpected ${String(err)}`;
+        }
+      }
+      const replies: Element[] = [];
+      const disposition = await router.handle(iq, (reply) => { replies.push(reply); return Promise.resolve(); });
+      const got = disposition.kind === 'result' ? 'result' : disposition.kind === 'error' ? disposition.error.condition : 'ignored';
+      tally[got] = (tally[got] ?? 0) + 1;
+      const label = `routed variant ${i} of ${entry.name} [${applied.join(',')}]`;
+      if (replies.length !== 1) failures.push(`${label}: ${replies.length} replies`);
+      else if (replies[0]?.attrs.id !== `fuzz-${i}`) failures.push(`${label}: reply id ${String(replies[0]?.attrs.id)}`);
+      if (got !== expected) failures.push(`${label}: answered ${got}, expected ${expected}`);
+      if (failures.length > 20) break;
+    }
+    console.log(`routed fuzz: ${JSON.stringify(tally)}`);
+    expect(failures).toEqual([]);
+    expect(tally['internal-server-error'] ?? 0).toBe(0);
+    expect(tally['bad-request'] ?? 0).toBeGreaterThan(ROUTED_VARIANTS / 10);
+    expect(tally['result'] ?? 0).toBeGreaterThan(ROUTED_VARIANTS / 10);
   }, 600_000);
 });
