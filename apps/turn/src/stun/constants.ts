@@ -139,6 +139,10 @@ export const FAMILY_IPV4 = 0x01;
 export const FAMILY_IPV6 = 0x02;
 export const TRANSPORT_UDP = 17;
 
-/** RFC 8656 §12: channel numbers 0x4000 through 0x4FFF. */
+/**
+ * RFC 8656 §12 narrows channel numbers to 0x4000..0x4FFF, but RFC 5766 allowed up to 0x7FFE and
+ * RFC 5766 clients (coturn's turnutils_uclient among them) still pick from that range. Every
+ * number in it frames unambiguously (first two bits 01), so we accept the older range.
+ */
 export const CHANNEL_MIN = 0x4000;
-export const CHANNEL_MAX = 0x4fff;
+export const CHANNEL_MAX = 0x7ffe;
