@@ -26,6 +26,15 @@ export function parseCidr(text: string): Cidr {
   return { bytes, prefix };
 }
 
+/** An operator's IPv4-mapped range (::ffff:10.0.0.0/104) means that IPv4 range: peers are judged unmapped. */
+function parseListCidr(text: string): Cidr {
+  const { bytes, prefix } = parseCidr(text);
+  if (bytes.length === 16 && prefix >= 96 && bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
+    return { bytes: bytes.slice(12), prefix: prefix - 96 };
+  }
+  return { bytes, prefix };
+}
+
 function inCidr(ip: Uint8Array, cidr: Cidr): boolean {
   if (ip.length !== cidr.bytes.length) return false;
   let bits = cidr.prefix;
@@ -92,8 +101,8 @@ export class PeerPolicy {
   readonly #relayPortInUse: (port: number) => boolean;
 
   constructor(options: PeerPolicyOptions) {
-    this.#allow = (options.allow ?? []).map(parseCidr);
-    this.#deny = [...DEFAULT_DENIED_V4, ...DEFAULT_DENIED_V6, ...(options.deny ?? [])].map(parseCidr);
+    this.#allow = (options.allow ?? []).map(parseListCidr);
+    this.#deny = [...[...DEFAULT_DENIED_V4, ...DEFAULT_DENIED_V6].map(parseCidr), ...(options.deny ?? []).map(parseListCidr)];
     this.#ownIps = new Set();
     for (const ip of options.ownIps) {
       const bytes = ipToBytes(ip);
