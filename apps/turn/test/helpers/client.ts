@@ -80,9 +80,9 @@ export class TurnTestClient extends EventEmitter<{ data: [DataEvent]; stray: [Bu
     return client;
   }
 
-  /** REST credentials for `user` signed with `secret`. */
-  withCredentials(secret: string, user: string | undefined = 'alice', ttlSec = 3600): this {
-    const c = mintRestCredentials(secret, user, ttlSec);
+  /** REST credentials for `user` (null: Prosody's bare `<expiry>` form) signed with `secret`. */
+  withCredentials(secret: string, user: string | null = 'alice', ttlSec = 3600): this {
+    const c = mintRestCredentials(secret, user ?? undefined, ttlSec);
     this.username = c.username;
     this.password = c.password;
     return this;
