@@ -257,7 +257,7 @@ export class TurnServer implements TurnServerHandle {
 
       if (listen.tlsPort !== undefined && this.#options.tls !== undefined) {
         const context = createSecureContext({ cert: this.#options.tls.cert, key: this.#options.tls.key });
-        const server = this.#options.tls.proxyProtocol === true ? this.#proxiedTlsServer(context) : this.#plainTlsServer(context);
+        const server = this.#options.tls.proxyProtocol === true ? this.#proxiedTlsServer(context) : this.#plainTlsServer(this.#options.tls);
         this.#tls = server;
         server.maxConnections = this.#cfg.maxConnections;
         server.on('drop', () => this.#counters.drop('connection-limit'));
@@ -326,8 +326,8 @@ export class TurnServer implements TurnServerHandle {
   // -------------------------------------------------------------------------------------------
   // Listeners
 
-  #plainTlsServer(context: SecureContext): TlsServer {
-    const server = createTlsServer({ secureContext: context, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (socket) => {
+  #plainTlsServer(material: { cert: string; key: string }): TlsServer {
+    const server = createTlsServer({ cert: material.cert, key: material.key, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (socket) => {
       this.#acceptStream(socket, 'tls', { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
     });
     server.on('tlsClientError', () => undefined);
