@@ -444,6 +444,8 @@ export class TurnServer implements TurnServerHandle {
     });
     socket.on('error', () => undefined);
     socket.once('close', () => {
+      // A frame cut short by the close is a dropped frame too.
+      if (pending !== undefined) this.#counters.drop('truncated');
       clearTimeout(halfOpen);
       this.#streams.delete(socket);
       this.#openStreamKeys.delete(key);
