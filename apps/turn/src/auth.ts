@@ -24,7 +24,8 @@ export interface RestAuthOptions {
   now?: () => number;
 }
 
-const USERNAME_PATTERN = /^(\d{1,12})(?::[^\x00-\x1f\x7f]{1,256})?$/;
+// The user part: 1..256 characters, no control characters (\p{Cc}).
+const USERNAME_PATTERN = /^(\d{1,12})(?::[^\p{Cc}]{1,256})?$/u;
 
 export function restPassword(secret: string, username: string): string {
   return createHmac('sha1', secret).update(username, 'utf8').digest('base64');

@@ -49,9 +49,19 @@ export async function start(config: TurnConfig, logger: Logger = createLogger({ 
   }
   const started = relay;
   registerTurnMetrics(registry, () => started.metrics);
+  // Drain for most of the shutdown budget, then cut what is left, so that the relay closes (and
+  // the ops server after it) before the lifecycle's deadline rather than being abandoned by it.
+  const drainMs = Math.max(0, config.shutdown.drainTimeoutMs - Math.min(2_000, config.shutdown.drainTimeoutMs / 4));
   service.lifecycle.onShutdown('turn relay', async (signal) => {
-    const aborted = new Promise<void>((done) => signal.addEventListener('abort', () => done(), { once: true }));
-    await Promise.race([started.drain(), aborted]);
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<void>((done) => {
+      timer = setTimeout(done, drainMs);
+      signal.addEventListener('abort', () => done(), { once: true });
+    });
+    await Promise.race([started.drain(), budget]);
+    clearTimeout(timer);
+    const left = started.metrics.allocations;
+    if (left > 0) logger.warn({ allocations: left }, 'turn: drain budget spent, closing the remaining allocations');
     await started.close();
   });
   logger.info({ config, ports: started.ports }, 'turn started');
