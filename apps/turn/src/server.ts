@@ -48,6 +48,8 @@ export interface TurnServerOptions {
     tcpPort: number;
     /** TLS listener (needs `tls`); absent = no TLS listener. */
     tlsPort?: number;
+    /** False: no UDP listener (cluster workers other than the first; docs/turn.md). Default true. */
+    udp?: boolean;
   };
   realm: string;
   /** TURN REST API shared secrets; the first is current, all are accepted (rotation overlap). */
@@ -68,6 +70,11 @@ export interface TurnServerOptions {
   allowPeers?: string[];
   /** CIDRs denied on top of the built-in list. */
   denyPeers?: string[];
+  /**
+   * Relay ports treated as our own on our own IPs even when this process has not bound them
+   * (cluster mode: the other workers' slices). Default: only the ports this process has bound.
+   */
+  ownRelayRange?: { min: number; max: number };
   tls?: {
     cert: string;
     key: string;
@@ -237,13 +244,17 @@ export class TurnServer implements TurnServerHandle {
     const { listen } = this.#options;
     const v6 = familyOf(listen.host) === 6;
     try {
-      const udp = createSocket({ type: v6 ? 'udp6' : 'udp4', recvBufferSize: this.#cfg.listenerBytes, sendBufferSize: this.#cfg.listenerBytes });
-      this.#udp = udp;
-      udp.on('message', (msg, rinfo) => this.#onUdp(udp, msg, rinfo));
-      udp.on('error', (error) => this.#log.warn({ err: error }, 'turn: UDP listener error'));
-      udp.bind({ port: listen.udpPort, address: listen.host, exclusive: true });
-      await once(udp, 'listening');
-      this.#ports.udp = udp.address().port;
+      if (listen.udp ?? true) {
+        const udp = createSocket({ type: v6 ? 'udp6' : 'udp4', recvBufferSize: this.#cfg.listenerBytes, sendBufferSize: this.#cfg.listenerBytes });
+        this.#udp = udp;
+        udp.on('message', (msg, rinfo) => this.#onUdp(udp, msg, rinfo));
+        udp.on('error', (error) => this.#log.warn({ err: error }, 'turn: UDP listener error'));
+        // exclusive: under node:cluster a shared UDP handle would hand one client's datagrams to
+        // random workers, and an allocation lives in one worker (docs/turn.md, "processes").
+        udp.bind({ port: listen.udpPort, address: listen.host, exclusive: true });
+        await once(udp, 'listening');
+        this.#ports.udp = udp.address().port;
+      }
 
       const tcp = createTcpServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
         this.#acceptStream(socket, 'tcp', { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
@@ -275,12 +286,15 @@ export class TurnServer implements TurnServerHandle {
     if (this.#options.externalIp !== undefined) ownIps.add(this.#options.externalIp);
     if (this.#options.externalIp6 !== undefined) ownIps.add(this.#options.externalIp6);
     for (const list of Object.values(networkInterfaces())) for (const info of list ?? []) ownIps.add(info.address);
-    const listeners = [this.#ports.udp, this.#ports.tcp, ...(this.#ports.tls === undefined ? [] : [this.#ports.tls])];
+    const listeners = [listen.udpPort, this.#ports.udp, this.#ports.tcp, ...(this.#ports.tls === undefined ? [] : [this.#ports.tls])].filter((p) => p > 0);
     this.#policy = new PeerPolicy({
       allow: this.#options.allowPeers,
       deny: this.#options.denyPeers,
       ownIps: [...ownIps],
-      ownPorts: { listeners, relayPortInUse: (port) => this.#relayPortsInUse.has(port) },
+      ownPorts: {
+        listeners,
+        relayPortInUse: (port) => this.#relayPortsInUse.has(port) || (this.#options.ownRelayRange !== undefined && port >= this.#options.ownRelayRange.min && port <= this.#options.ownRelayRange.max),
+      },
     });
     const sweepMs = Math.max(250, Math.min(10_000, (Math.min(this.#cfg.permissionSec, this.#cfg.channelSec) * 1000) / 4));
     this.#sweepTimer = setInterval(() => this.#sweep(), sweepMs);
