@@ -1,7 +1,11 @@
+import { isIPv4, isIPv6 } from 'node:net';
+
 /**
- * PROXY protocol version 2 (haproxy's proxy-protocol.txt §2.2), as nginx's `stream` module sends
- * it with `proxy_protocol on` in front of our TLS listener (the 443 SNI mux of seed 001). Only
- * the binary v2 header is accepted; v1 text and garbage are refused.
+ * The PROXY protocol (haproxy's proxy-protocol.txt) in front of our TLS listener, for the 443
+ * SNI mux of seed 001. Version 2 (binary, §2.2) is what HAProxy's `send-proxy-v2` and most
+ * load balancers send; stock nginx's `stream { proxy_protocol on; }` sends version 1 (text,
+ * §2.1) — nginx has no v2 writer (its v2 support is for reading) — so both are accepted.
+ * Garbage, a bare TLS ClientHello and malformed headers are refused.
  */
 
 export const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
@@ -20,6 +24,35 @@ function ipv6Text(buf: Buffer, at: number): string {
   const groups: string[] = [];
   for (let i = 0; i < 8; i++) groups.push(buf.readUInt16BE(at + i * 2).toString(16));
   return groups.join(':');
+}
+
+/** §2.1: the longest v1 line, CRLF included. */
+export const MAX_PROXY_V1 = 107;
+const V1_PREFIX = Buffer.from('PROXY ', 'latin1');
+
+/** Either version, decided by the first bytes. */
+export function parseProxyHeader(buf: Buffer): ProxyParse {
+  const have = Math.min(buf.length, V1_PREFIX.length);
+  if (have > 0 && buf.subarray(0, have).equals(V1_PREFIX.subarray(0, have))) return parseProxyV1(buf);
+  return parseProxyV2(buf);
+}
+
+export function parseProxyV1(buf: Buffer): ProxyParse {
+  const end = buf.indexOf('\r\n', 0, 'latin1');
+  if (end < 0) return buf.length >= MAX_PROXY_V1 ? 'invalid' : 'incomplete';
+  if (end + 2 > MAX_PROXY_V1) return 'invalid';
+  const parts = buf.toString('latin1', 0, end).split(' ');
+  const length = end + 2;
+  if (parts[0] !== 'PROXY') return 'invalid';
+  if (parts[1] === 'UNKNOWN') return { kind: 'local', length };
+  if (parts.length !== 6 || (parts[1] !== 'TCP4' && parts[1] !== 'TCP6')) return 'invalid';
+  const [, proto, src, dst, sport, dport] = parts as [string, string, string, string, string, string];
+  const valid = proto === 'TCP4' ? isIPv4 : isIPv6;
+  const port = (text: string): number => (/^(0|[1-9]\d{0,4})$/.test(text) ? Number(text) : -1);
+  const sourcePort = port(sport);
+  const destinationPort = port(dport);
+  if (!valid(src) || !valid(dst) || sourcePort < 0 || sourcePort > 65_535 || destinationPort < 0 || destinationPort > 65_535) return 'invalid';
+  return { kind: 'proxy', family: proto === 'TCP4' ? 4 : 6, sourceAddress: src, sourcePort, destinationAddress: dst, destinationPort, length };
 }
 
 export function parseProxyV2(buf: Buffer): ProxyParse {

@@ -8,7 +8,7 @@ import { TurnAllocation, type ChannelBinding, type ClientLink, type ClientTransp
 import { RestAuthenticator } from './auth.js';
 import { TurnCounters, type DropReason, type RefusalReason, type TurnMetricsSnapshot } from './metrics.js';
 import { PeerPolicy } from './peer-policy.js';
-import { MAX_PROXY_HEADER, parseProxyV2 } from './proxy-protocol.js';
+import { MAX_PROXY_HEADER, parseProxyHeader } from './proxy-protocol.js';
 import { SourceRateLimiter } from './rate-limit.js';
 import {
   Attr,
@@ -78,7 +78,7 @@ export interface TurnServerOptions {
   tls?: {
     cert: string;
     key: string;
-    /** Expect a PROXY protocol v2 header before the TLS handshake (nginx `proxy_protocol on`). */
+    /** Expect a PROXY protocol header (v2, or v1 as stock nginx sends) before the TLS handshake. */
     proxyProtocol?: boolean;
   };
   lifetimes?: {
@@ -348,7 +348,7 @@ export class TurnServer implements TurnServerHandle {
     return server;
   }
 
-  /** A TCP server that reads the PROXY v2 header, then runs TLS on the rest of the stream. */
+  /** A TCP server that reads the PROXY header (v2 or v1), then runs TLS on the rest of the stream. */
   #proxiedTlsServer(context: SecureContext): TcpServer {
     return createTcpServer({ noDelay: true }, (raw) => {
       raw.on('error', () => undefined);
@@ -362,7 +362,7 @@ export class TurnServer implements TurnServerHandle {
       };
       const onData = (chunk: Buffer): void => {
         buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-        const header = parseProxyV2(buffered);
+        const header = parseProxyHeader(buffered);
         if (header === 'incomplete') {
           if (buffered.length > MAX_PROXY_HEADER) fail();
           return;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { bytesToIp, canonicalIp, ipToBytes, unmapIp } from '../src/address.js';
-import { buildProxyV2, parseProxyV2 } from '../src/proxy-protocol.js';
+import { buildProxyV2, parseProxyHeader, parseProxyV2 } from '../src/proxy-protocol.js';
 import { decodeErrorCode, decodeStun, decodeXorAddress, encodeErrorCode, encodeStun, encodeXorAddress, longTermKey, MAX_ATTRIBUTES, verifyIntegrity } from '../src/stun/codec.js';
 import { Attr, classOf, MessageClass, Method, messageType, methodOf } from '../src/stun/constants.js';
 import { dataIndicationHeader, parseSendIndication } from '../src/stun/datapath.js';
@@ -277,6 +277,33 @@ describe('IP text', () => {
   });
 });
 
+describe('PROXY protocol v1 (what stock nginx sends)', () => {
+  it('reads TCP4, TCP6 and UNKNOWN lines', () => {
+    expect(parseProxyHeader(Buffer.from('PROXY TCP4 192.0.2.1 127.0.0.1 51000 443\r\n\x16\x03'))).toEqual({
+      kind: 'proxy', family: 4, sourceAddress: '192.0.2.1', sourcePort: 51000, destinationAddress: '127.0.0.1', destinationPort: 443, length: 42,
+    });
+    expect(parseProxyHeader(Buffer.from('PROXY TCP6 2001:db8::1 ::1 1 2\r\n'))).toMatchObject({ kind: 'proxy', family: 6, sourceAddress: '2001:db8::1' });
+    expect(parseProxyHeader(Buffer.from('PROXY UNKNOWN\r\n'))).toEqual({ kind: 'local', length: 15 });
+  });
+
+  it('waits for the CRLF, and refuses malformed lines and over-long ones', () => {
+    expect(parseProxyHeader(Buffer.from('PRO'))).toBe('incomplete');
+    expect(parseProxyHeader(Buffer.from('PROXY TCP4 192.0.2.1 127.0.0.1 51000'))).toBe('incomplete');
+    for (const bad of [
+      'PROXY TCP4 192.0.2.1 127.0.0.1 51000\r\n',
+      'PROXY TCP4 2001:db8::1 127.0.0.1 1 2\r\n',
+      'PROXY TCP4 192.0.2.1 127.0.0.1 65536 443\r\n',
+      'PROXY TCP4 192.0.2.1 127.0.0.1 0443 443\r\n',
+      'PROXY TCP4 192.0.2.1 127.0.0.1 -1 443\r\n',
+      'PROXY UDP4 192.0.2.1 127.0.0.1 1 443\r\n',
+      'PROXY  TCP4 192.0.2.1 127.0.0.1 1 443\r\n',
+      `PROXY TCP4 ${'1'.repeat(120)}`,
+    ]) {
+      expect(parseProxyHeader(Buffer.from(bad)), bad).toBe('invalid');
+    }
+  });
+});
+
 describe('PROXY protocol v2', () => {
   it('reads IPv4 and IPv6 headers and the LOCAL command', () => {
     const v4 = buildProxyV2({ address: '203.0.113.9', port: 51000 }, { address: '127.0.0.1', port: 443 }, 4, ipToBytes);
@@ -293,7 +320,7 @@ describe('PROXY protocol v2', () => {
   it('waits for more on a partial header and refuses v1, garbage, bad versions and huge lengths', () => {
     const v4 = buildProxyV2({ address: '203.0.113.9', port: 51000 }, { address: '127.0.0.1', port: 443 }, 4, ipToBytes);
     for (let n = 0; n < v4.length; n++) expect(parseProxyV2(v4.subarray(0, n))).toBe('incomplete');
-    expect(parseProxyV2(Buffer.from('PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n'))).toBe('invalid');
+    expect(parseProxyV2(Buffer.from('PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n'))).toBe('invalid'); // v1 is not v2
     expect(parseProxyV2(Buffer.from([0x16, 0x03, 0x01]))).toBe('invalid'); // a TLS ClientHello without header
     const badVersion = Buffer.from(v4);
     badVersion[12] = 0x11;
