@@ -18,6 +18,10 @@ export const turnConfigSchema = z.object({
       udpPort: port.default(3478).describe('STUN/TURN over UDP (RFC 8656).'),
       tcpPort: port.default(3478).describe('STUN/TURN over TCP (RFC 8656 framing).'),
       tlsPort: port.default(5349).describe('STUN/TURN over TLS; opened only when tls.certFile and tls.keyFile are set.'),
+      tlsHost: ip
+        .optional()
+        .describe('Address of the TLS listener if not listen.host: 127.0.0.1 behind nginx\'s 443 mux with\ntls.proxyProtocol, so that nobody can reach it directly with a forged PROXY header.')
+        .meta({ example: '127.0.0.1' }),
     })
     .describe('Client-facing listeners (spec/turn.md §4.2: UDP and TCP 3478, TLS 5349).'),
   tls: z
@@ -27,7 +31,7 @@ export const turnConfigSchema = z.object({
       proxyProtocol: z
         .boolean()
         .default(false)
-        .describe('Expect a PROXY protocol v2 header before TLS (nginx stream with proxy_protocol on,\nthe 443 SNI mux). Then bind listen.host to loopback: the header is trusted.'),
+        .describe('Expect a PROXY protocol header (v2, or v1 as nginx stream sends with proxy_protocol on)\nbefore TLS: the 443 SNI mux. The header is trusted, so set listen.tlsHost to loopback.'),
     })
     .describe('TLS listener (TURNS).'),
   relay: z

@@ -48,6 +48,8 @@ export interface TurnServerOptions {
     tcpPort: number;
     /** TLS listener (needs `tls`); absent = no TLS listener. */
     tlsPort?: number;
+    /** Address of the TLS listener if not `host` (loopback behind nginx with the PROXY protocol). */
+    tlsHost?: string;
     /** False: no UDP listener (cluster workers other than the first; docs/turn.md). Default true. */
     udp?: boolean;
   };
@@ -171,6 +173,7 @@ function validate(options: TurnServerOptions): void {
   if (isIP(relay.host) === 0) throw new TypeError(`relay.host must be an IP address, got ${relay.host}`);
   if (relay.host6 !== undefined && isIP(relay.host6) !== 6) throw new TypeError(`relay.host6 must be an IPv6 address, got ${relay.host6}`);
   if (isIP(listen.host) === 0) throw new TypeError(`listen.host must be an IP address, got ${listen.host}`);
+  if (listen.tlsHost !== undefined && isIP(listen.tlsHost) === 0) throw new TypeError(`listen.tlsHost must be an IP address, got ${listen.tlsHost}`);
   if (options.externalIp !== undefined && isIP(options.externalIp) === 0) throw new TypeError(`externalIp must be an IP address`);
   if (options.externalIp6 !== undefined && isIP(options.externalIp6) !== 6) throw new TypeError(`externalIp6 must be an IPv6 address`);
   if (listen.tlsPort !== undefined && options.tls === undefined) throw new TypeError('listen.tlsPort needs tls.cert and tls.key');
@@ -272,7 +275,7 @@ export class TurnServer implements TurnServerHandle {
         this.#tls = server;
         server.maxConnections = this.#cfg.maxConnections;
         server.on('drop', () => this.#counters.drop('connection-limit'));
-        server.listen({ port: listen.tlsPort, host: listen.host, ipv6Only: false });
+        server.listen({ port: listen.tlsPort, host: listen.tlsHost ?? listen.host, ipv6Only: false });
         await once(server, 'listening');
         this.#ports.tls = (server.address() as { port: number }).port;
       }
@@ -281,7 +284,7 @@ export class TurnServer implements TurnServerHandle {
       throw error;
     }
 
-    const ownIps = new Set<string>([listen.host, this.#options.relay.host, '0.0.0.0', '::']);
+    const ownIps = new Set<string>([listen.host, listen.tlsHost ?? listen.host, this.#options.relay.host, '0.0.0.0', '::']);
     if (this.#options.relay.host6 !== undefined) ownIps.add(this.#options.relay.host6);
     if (this.#options.externalIp !== undefined) ownIps.add(this.#options.externalIp);
     if (this.#options.externalIp6 !== undefined) ownIps.add(this.#options.externalIp6);

@@ -305,8 +305,8 @@ describe('both data paths in both directions', () => {
     await exercise('tls', s, '127.0.0.1', { preamble: buildProxyV2({ address: '198.51.100.1', port: 1000 }, { address: '127.0.0.1', port: 443 }, 4, ipToBytes) });
   });
 
-  it('TLS behind a PROXY v1 line (stock nginx `proxy_protocol on`): the proxied address is honoured too', async () => {
-    const s = await start({ listen: { host: '127.0.0.1', udpPort: 0, tcpPort: 0, tlsPort: 0 }, tls: { ...tlsMaterial, proxyProtocol: true } });
+  it('TLS behind a PROXY v1 line (stock nginx `proxy_protocol on`) on its own loopback address: the proxied address is honoured too', async () => {
+    const s = await start({ listen: { host: '::1', tlsHost: '127.0.0.1', udpPort: 0, tcpPort: 0, tlsPort: 0 }, tls: { ...tlsMaterial, proxyProtocol: true } });
     const c = await client(s, 'tls', { preamble: Buffer.from('PROXY TCP6 2001:db8::77 ::1 40000 443\r\n') });
     const allocation = await c.allocate();
     expect(allocation.mapped).toEqual({ family: 6, address: '2001:db8::77', port: 40_000 });
