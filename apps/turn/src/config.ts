@@ -56,7 +56,7 @@ export const turnConfigSchema = z.object({
   lifetimes: z
     .object({
       allocationDefaultSec: z.number().int().min(1).default(600).describe('Allocation lifetime when a client asks for less or nothing.'),
-      allocationMaxSec: z.number().int().min(1).default(3600).describe('Cap on a requested allocation lifetime.'),
+      allocationMaxSec: z.number().int().min(1).max(86_400).default(3600).describe('Cap on a requested allocation lifetime.'),
       permissionSec: z.number().int().min(1).default(300).describe('Permission lifetime (RFC 8656: 300).'),
       channelSec: z.number().int().min(1).default(600).describe('Channel binding lifetime (RFC 8656: 600).'),
       nonceSec: z.number().int().min(1).default(600).describe('How long a nonce is fresh; 438 Stale Nonce after that.'),

@@ -178,6 +178,10 @@ function validate(options: TurnServerOptions): void {
   if (options.externalIp6 !== undefined && isIP(options.externalIp6) !== 6) throw new TypeError(`externalIp6 must be an IPv6 address`);
   if (listen.tlsPort !== undefined && options.tls === undefined) throw new TypeError('listen.tlsPort needs tls.cert and tls.key');
   if (options.realm.length === 0) throw new TypeError('realm must not be empty');
+  // Timers cap at 2^31 ms (≈ 24.8 days); a longer lifetime would fire at once.
+  for (const [name, value] of Object.entries(options.lifetimes ?? {})) {
+    if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 86_400)) throw new TypeError(`lifetimes.${name} must be an integer in 1..86400, got ${value}`);
+  }
 }
 
 function isWildcard(ip: string): boolean {
