@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket as UdpSocket } from 'node:dgram';
-import type { TransportAddress } from './address.js';
+import { ipToBytes, type TransportAddress } from './address.js';
 import { ByteBucket } from './rate-limit.js';
 
 export type ClientTransport = 'udp' | 'tcp' | 'tls';
@@ -56,6 +56,7 @@ export class TurnAllocation {
   readonly allocateResponse: Buffer;
   /** Transaction IDs of Data indications: a random prefix and a counter (no per-packet crypto). */
   readonly #dataTid = randomBytes(12);
+  readonly #addressBytes = new Map<string, Uint8Array>();
   #dataCounter = 0;
   #closed = false;
 
@@ -96,6 +97,17 @@ export class TurnAllocation {
     return this.#dataTid;
   }
 
+  /** The peer IP's bytes for Data indication headers, parsed once per permitted peer. */
+  addressBytes(ip: string): Uint8Array | undefined {
+    let bytes = this.#addressBytes.get(ip);
+    if (bytes === undefined) {
+      bytes = ipToBytes(ip);
+      // Only permitted peers reach here, and sweep() forgets them with their permission.
+      if (bytes !== undefined) this.#addressBytes.set(ip, bytes);
+    }
+    return bytes;
+  }
+
   hasPermission(ip: string, now: number): boolean {
     const until = this.permissions.get(ip);
     return until !== undefined && until > now;
@@ -103,7 +115,12 @@ export class TurnAllocation {
 
   /** Drops expired permissions and channels (called by the server's sweep). */
   sweep(now: number): void {
-    for (const [ip, until] of this.permissions) if (until <= now) this.permissions.delete(ip);
+    for (const [ip, until] of this.permissions) {
+      if (until <= now) {
+        this.permissions.delete(ip);
+        this.#addressBytes.delete(ip);
+      }
+    }
     for (const [number, channel] of this.channels) {
       if (channel.expiresAt <= now) {
         this.channels.delete(number);

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer as createTcpServer, isIP, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { createSecureContext, createServer as createTlsServer, TLSSocket, type SecureContext, type Server as TlsServer } from 'node:tls';
-import { canonicalIp, familyOf, ipToBytes, unmapIp, type TransportAddress } from './address.js';
+import { canonicalIp, familyOf, unmapIp, type TransportAddress } from './address.js';
 import { TurnAllocation, type ChannelBinding, type ClientLink, type ClientTransport } from './allocation.js';
 import { RestAuthenticator } from './auth.js';
 import { TurnCounters, type DropReason, type RefusalReason, type TurnMetricsSnapshot } from './metrics.js';
@@ -540,9 +540,9 @@ export class TurnServer implements TurnServerHandle {
   #toPeer(allocation: TurnAllocation, payload: Buffer, port: number, address: string): void {
     this.#counters.toPeerPackets++;
     this.#counters.toPeerBytes += payload.length;
-    allocation.relay.send(payload, port, address, (error) => {
-      if (error !== null && error !== undefined) this.#counters.drop('relay-send-error');
-    });
+    // No completion callback: it would cost a request object per datagram. Send errors (ICMP
+    // unreachable surfacing as ECONNREFUSED) arrive as the socket's 'error' event instead.
+    allocation.relay.send(payload, port, address);
   }
 
   #fromPeer(allocation: TurnAllocation, msg: Buffer, rinfo: RemoteInfo): void {
@@ -558,7 +558,7 @@ export class TurnServer implements TurnServerHandle {
       const pad = link.stream ? PADDING[(4 - (msg.length & 3)) & 3]! : PADDING[0]!;
       link.send(pad.length === 0 ? [header, msg] : [header, msg, pad]);
     } else {
-      const bytes = ipToBytes(peerIp);
+      const bytes = allocation.addressBytes(peerIp);
       if (bytes === undefined) return this.#counters.drop('no-permission');
       const header = dataIndicationHeader(allocation.family, bytes, rinfo.port, msg.length, allocation.nextDataTransactionId());
       const pad = PADDING[(4 - (msg.length & 3)) & 3]!;
@@ -748,7 +748,10 @@ export class TurnServer implements TurnServerHandle {
       allocateResponse: response,
     });
     relay.socket.on('message', (msg, rinfo) => this.#fromPeer(allocation, msg, rinfo));
-    relay.socket.on('error', (error) => this.#log.debug({ err: error }, 'turn: relay socket error'));
+    relay.socket.on('error', (error) => {
+      this.#counters.drop('relay-send-error');
+      this.#log.debug({ err: error }, 'turn: relay socket error');
+    });
     this.#allocations.set(link.key, allocation);
     this.#armExpiry(allocation, lifetime);
     this.#counters.allocationsCreated++;
