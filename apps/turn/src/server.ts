@@ -130,6 +130,14 @@ export interface TurnServerHandle {
   close(): Promise<void>;
 }
 
+/**
+ * We only ever send to IP literals, so the name lookup dgram does before every send (dns.lookup,
+ * which answers IP literals on the next tick) is pure overhead on the hot path: answer at once.
+ */
+function literalLookup(address: string, _options: unknown, callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  callback(null, address, isIP(address));
+}
+
 const NO_LOG: TurnLogger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 const MAX_STREAM_BACKLOG = 1 << 20;
 const PROXY_HEADER_TIMEOUT_MS = 5_000;
@@ -252,14 +260,16 @@ export class TurnServer implements TurnServerHandle {
     const v6 = familyOf(listen.host) === 6;
     try {
       if (listen.udp ?? true) {
-        const udp = createSocket({ type: v6 ? 'udp6' : 'udp4', recvBufferSize: this.#cfg.listenerBytes, sendBufferSize: this.#cfg.listenerBytes });
+        const udp = createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: literalLookup, recvBufferSize: this.#cfg.listenerBytes, sendBufferSize: this.#cfg.listenerBytes });
         this.#udp = udp;
         udp.on('message', (msg, rinfo) => this.#onUdp(udp, msg, rinfo));
         udp.on('error', (error) => this.#log.warn({ err: error }, 'turn: UDP listener error'));
         // exclusive: under node:cluster a shared UDP handle would hand one client's datagrams to
         // random workers, and an allocation lives in one worker (docs/turn.md, "processes").
+        // Listen first: with literalLookup, bind() may finish before it returns.
+        const listening = once(udp, 'listening');
         udp.bind({ port: listen.udpPort, address: listen.host, exclusive: true });
-        await once(udp, 'listening');
+        await listening;
         this.#ports.udp = udp.address().port;
       }
 
@@ -887,7 +897,7 @@ export class TurnServer implements TurnServerHandle {
       this.#relayCursor = port >= portMax ? portMin : port + 1;
       if (this.#relayPortsInUse.has(port) || (even && port % 2 !== 0)) continue;
       tried++;
-      const socket = family === 4 ? createSocket({ type: 'udp4' }) : createSocket({ type: 'udp6', ipv6Only: true });
+      const socket = family === 4 ? createSocket({ type: 'udp4', lookup: literalLookup }) : createSocket({ type: 'udp6', ipv6Only: true, lookup: literalLookup });
       this.#relayPortsInUse.add(port);
       const bound = await new Promise<boolean>((done) => {
         socket.once('error', () => done(false));
