@@ -14,6 +14,8 @@ export interface ClientLink {
   readonly client: TransportAddress;
   /** Stream transports need 4-byte padding after ChannelData (RFC 8656 §12.5). */
   readonly stream: boolean;
+  /** UDP only: the source as the listener socket reports it (the data-path lookup key). */
+  readonly udpSource?: { readonly address: string; readonly port: number };
   /** Sends the buffers back-to-back as one datagram or one write. */
   send(parts: readonly Buffer[]): void;
 }

@@ -215,6 +215,8 @@ export class TurnServer implements TurnServerHandle {
   readonly #counters = new TurnCounters();
   #policy!: PeerPolicy;
   readonly #allocations = new Map<string, TurnAllocation>();
+  /** UDP allocations by client port, then client address (as the socket reports it). */
+  readonly #udpAllocations = new Map<number, Map<string, TurnAllocation>>();
   readonly #pendingAllocations = new Set<string>();
   readonly #perUser = new Map<string, number>();
   readonly #relayPortsInUse = new Set<number>();
@@ -491,16 +493,17 @@ export class TurnServer implements TurnServerHandle {
   }
 
   #onUdp(udp: UdpSocket, msg: Buffer, rinfo: RemoteInfo): void {
-    const key = `udp|${rinfo.address}|${rinfo.port}`;
     const first = msg.length > 0 ? msg[0]! : 0xff;
+    // Hot path: find the allocation by port, then address, without building a key string.
     if ((first & 0xc0) === 0x40) {
-      this.#fromClientChannelData(this.#allocations.get(key), msg);
+      this.#fromClientChannelData(this.#udpAllocations.get(rinfo.port)?.get(rinfo.address), msg);
       return;
     }
     if (isSendIndication(msg)) {
-      this.#fromClientSend(this.#allocations.get(key), msg);
+      this.#fromClientSend(this.#udpAllocations.get(rinfo.port)?.get(rinfo.address), msg);
       return;
     }
+    const key = `udp|${rinfo.address}|${rinfo.port}`;
     const clientIp = unmapIp(rinfo.address);
     const client: TransportAddress = { family: familyOf(clientIp), address: clientIp, port: rinfo.port };
     this.#onStunFromClient(
@@ -510,6 +513,7 @@ export class TurnServer implements TurnServerHandle {
         client,
         stream: false,
         send: (parts) => udp.send(parts as Buffer[], rinfo.port, rinfo.address),
+        udpSource: { address: rinfo.address, port: rinfo.port },
       },
       msg,
     );
@@ -763,6 +767,11 @@ export class TurnServer implements TurnServerHandle {
       this.#log.debug({ err: error }, 'turn: relay socket error');
     });
     this.#allocations.set(link.key, allocation);
+    if (link.udpSource !== undefined) {
+      const byAddress = this.#udpAllocations.get(link.udpSource.port) ?? new Map<string, TurnAllocation>();
+      byAddress.set(link.udpSource.address, allocation);
+      this.#udpAllocations.set(link.udpSource.port, byAddress);
+    }
     this.#armExpiry(allocation, lifetime);
     this.#counters.allocationsCreated++;
     link.send([response]);
@@ -932,6 +941,12 @@ export class TurnServer implements TurnServerHandle {
   #release(allocation: TurnAllocation, why: string): void {
     if (!allocation.close()) return;
     if (this.#allocations.get(allocation.link.key) === allocation) this.#allocations.delete(allocation.link.key);
+    const source = allocation.link.udpSource;
+    if (source !== undefined) {
+      const byAddress = this.#udpAllocations.get(source.port);
+      if (byAddress?.get(source.address) === allocation) byAddress.delete(source.address);
+      if (byAddress?.size === 0) this.#udpAllocations.delete(source.port);
+    }
     this.#decrementUser(allocation.username);
     this.#counters.allocationsClosed++;
     this.#log.debug({ relayPort: allocation.relayPort, why }, 'turn: allocation closed');
