@@ -6,7 +6,7 @@ import { createSecureContext, createServer as createTlsServer, TLSSocket, type S
 import { canonicalIp, familyOf, unmapIp, type TransportAddress } from './address.js';
 import { TurnAllocation, type ChannelBinding, type ClientLink, type ClientTransport } from './allocation.js';
 import { RestAuthenticator } from './auth.js';
-import { TurnCounters, type DropReason, type RefusalReason, type TurnMetricsSnapshot } from './metrics.js';
+import { TurnCounters, type RefusalReason, type TurnMetricsSnapshot } from './metrics.js';
 import { PeerPolicy } from './peer-policy.js';
 import { MAX_PROXY_HEADER, parseProxyHeader } from './proxy-protocol.js';
 import { SourceRateLimiter } from './rate-limit.js';
@@ -445,7 +445,7 @@ export class TurnServer implements TurnServerHandle {
     this.#openStreamKeys.add(key);
     let pending: Buffer | undefined;
     socket.on('data', (chunk: Buffer) => {
-      let buf = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
+      const buf = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
       pending = undefined;
       let offset = 0;
       // RFC 8656 §12.5: STUN messages and ChannelData share the stream; the first two bits tell.
@@ -470,10 +470,7 @@ export class TurnServer implements TurnServerHandle {
         else this.#onStunFromClient(link, message);
         if (socket.destroyed) return;
       }
-      if (offset < buf.length) {
-        pending = buf.subarray(offset);
-        buf = Buffer.alloc(0);
-      }
+      if (offset < buf.length) pending = buf.subarray(offset);
     });
     socket.on('error', () => undefined);
     socket.once('close', () => {
@@ -969,14 +966,7 @@ export class TurnServer implements TurnServerHandle {
     const now = Date.now();
     for (const allocation of this.#allocations.values()) allocation.sweep(now);
   }
-
-  /** For tests: whether a relay port is bound right now. */
-  relayPortInUseForTesting(port: number): boolean {
-    return this.#relayPortsInUse.has(port);
-  }
 }
-
-export type { DropReason };
 
 export async function startTurnServer(options: TurnServerOptions): Promise<TurnServerHandle> {
   const server = new TurnServer(options);
