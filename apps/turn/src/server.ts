@@ -716,6 +716,8 @@ export class TurnServer implements TurnServerHandle {
     }
     const lifetime = this.#lifetimeFrom(message);
 
+    // The message is a view into the received buffer; keep what we need past the await.
+    const transactionId = Buffer.from(message.transactionId);
     this.#pendingAllocations.add(link.key);
     this.#perUser.set(auth.username, userCount + 1);
     let relay: { socket: UdpSocket; port: number } | undefined;
@@ -728,7 +730,10 @@ export class TurnServer implements TurnServerHandle {
       if (relay !== undefined) relay.socket.close();
       this.#decrementUser(auth.username);
       this.#notifyDrain();
-      if (relay === undefined) this.#error(link, message, ErrorCode.InsufficientCapacity, 'insufficient-capacity', auth.key);
+      if (relay === undefined) {
+        this.#counters.refuse('insufficient-capacity');
+        this.#send(link, Method.Allocate, MessageClass.Error, transactionId, [[Attr.ErrorCode, encodeErrorCode(ErrorCode.InsufficientCapacity)]], auth.key);
+      }
       return;
     }
     const external = family === 4 ? this.#options.externalIp : this.#options.externalIp6;
@@ -737,11 +742,11 @@ export class TurnServer implements TurnServerHandle {
     const response = encodeStun(
       Method.Allocate,
       MessageClass.Success,
-      message.transactionId,
+      transactionId,
       [
-        [Attr.XorRelayedAddress, encodeXorAddress(relayed, message.transactionId)],
+        [Attr.XorRelayedAddress, encodeXorAddress(relayed, transactionId)],
         [Attr.Lifetime, encodeUInt32(lifetime)],
-        [Attr.XorMappedAddress, encodeXorAddress(link.client, message.transactionId)],
+        [Attr.XorMappedAddress, encodeXorAddress(link.client, transactionId)],
       ],
       { integrityKey: auth.key },
     );
