@@ -22,8 +22,8 @@ type Mediasoup = typeof MediasoupModule;
 /** The package folder (src/ and dist/ both sit one level below it). */
 export const RECIPE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Files whose content decides the cache key: the build script, the patches, the shims. */
-const RECIPE_INPUTS = ['build.sh', 'patches', 'shims'] as const;
+/** Files whose content decides the cache key: the build scripts (worker and libsrtp2), the patches, the shims. */
+const RECIPE_INPUTS = ['build.sh', 'common.sh', 'libsrtp.sh', 'patches', 'shims'] as const;
 
 export const WORKER_BIN_NAME = 'mediasoup-worker';
 
