@@ -46,34 +46,56 @@ const SRTP_SUITE: types.SrtpCryptoSuite = 'AES_CM_128_HMAC_SHA1_80';
 /** Clock ticks per second for /proc/<pid>/stat (sysconf(_SC_CLK_TCK); 100 on Linux/x86-64). */
 const CLK_TCK = 100;
 
-const { values: args } = parseArgs({
-  options: {
-    subscribers: { type: 'string', default: '200' },
-    'loss-subscribers': { type: 'string', default: '500' },
-    seconds: { type: 'string', default: '10' },
-    'loss-seconds': { type: 'string', default: '15' },
-    rounds: { type: 'string', default: '3' },
-    renice: { type: 'string', default: '0' },
-    'max-seconds': { type: 'string', default: '420' },
-  },
-  allowPositionals: false,
-});
-
-function positiveInt(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`--${name} must be a non-negative integer (got ${value})`);
-  return n;
+function parseOptions(argv: string[]): {
+  n: number;
+  lossN: number;
+  seconds: number;
+  lossSeconds: number;
+  rounds: number;
+  maxSeconds: number;
+  renice: number;
+} {
+  const { values } = parseArgs({
+    // `pnpm bench -- --x` passes the `--` through.
+    args: argv[0] === '--' ? argv.slice(1) : argv,
+    options: {
+      subscribers: { type: 'string', default: '200' },
+      'loss-subscribers': { type: 'string', default: '500' },
+      seconds: { type: 'string', default: '10' },
+      'loss-seconds': { type: 'string', default: '15' },
+      rounds: { type: 'string', default: '3' },
+      'max-seconds': { type: 'string', default: '420' },
+      renice: { type: 'string', default: '0' },
+    },
+    allowPositionals: false,
+  });
+  const count = (name: keyof typeof values): number => {
+    const n = Number(values[name]);
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`--${name} must be a non-negative integer (got ${values[name]})`);
+    return n;
+  };
+  // Nice value for the worker, the sink process and this process; 0 leaves them alone.
+  const renice = Number(values.renice);
+  if (!Number.isInteger(renice) || renice < -20 || renice > 19) throw new RangeError(`--renice must be -20..19 (got ${values.renice})`);
+  return {
+    n: count('subscribers'),
+    lossN: count('loss-subscribers'),
+    seconds: count('seconds'),
+    lossSeconds: count('loss-seconds'),
+    rounds: count('rounds'),
+    maxSeconds: count('max-seconds'),
+    renice,
+  };
 }
 
-const N = positiveInt('subscribers', args.subscribers);
-const LOSS_N = positiveInt('loss-subscribers', args['loss-subscribers']);
-const SECONDS = positiveInt('seconds', args.seconds);
-const LOSS_SECONDS = positiveInt('loss-seconds', args['loss-seconds']);
-const ROUNDS = positiveInt('rounds', args.rounds);
-const MAX_SECONDS = positiveInt('max-seconds', args['max-seconds']);
-/** Nice value for the worker, the sink process and this process; 0 leaves them alone. */
-const RENICE = Number(args.renice);
-if (!Number.isInteger(RENICE) || RENICE < -20 || RENICE > 19) throw new RangeError(`--renice must be -20..19 (got ${args.renice})`);
+let options: ReturnType<typeof parseOptions>;
+try {
+  options = parseOptions(process.argv.slice(2));
+} catch (error) {
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(64);
+}
+const { n: N, lossN: LOSS_N, seconds: SECONDS, lossSeconds: LOSS_SECONDS, rounds: ROUNDS, maxSeconds: MAX_SECONDS, renice: RENICE } = options;
 
 // --- /proc readers --------------------------------------------------------------------------
 
