@@ -8,8 +8,9 @@
 //
 // Per phase it prints worker CPU per forwarded packet (utime+stime of the worker pid from
 // /proc/<pid>/stat ÷ (packets sent × N)) and loss (expected − received at the sinks), split
-// into where packets went missing: before the worker (producer count), inside the worker
-// (consumers' packet counts) and at the sink sockets (kernel drops from /proc/net/udp).
+// into where packets went missing: before the worker (producer count, and the kernel drops of
+// its input sockets), inside the worker (consumers' packet counts) and at the sink sockets
+// (kernel drops from /proc/net/udp).
 // Plain and SRTP phases alternate in the same run; the SRTP/plain ratio compares them side by
 // side (spec mediasoup-offline-build.md §13: Debian's NSS libsrtp2 costs ~2.1x, OpenSSL ~1.2x).
 //
@@ -17,7 +18,7 @@
 //     --seconds 10 --rounds 3 --max-seconds 420 --renice 0]
 //
 // The numbers are only meaningful on a quiet machine (benchmarks.md §1); the load average is
-// printed at start and end. On a shared machine `--renice -10` (root) gives the benchmark's own
+// printed at start and end. On a shared machine `--renice=-10` (root) gives the benchmark's own
 // three processes priority over other work for the length of the run, so that the worker gets
 // the one core it is supposed to be measured on; the output says when it was used.
 //
@@ -246,6 +247,7 @@ interface PhaseResult {
   workerCpuPercent: number;
   forwardedPps: number;
   producerLost: number;
+  inputKernelDrops: number;
   workerForwarded: number;
   received: number;
   sinkKernelDrops: number;
@@ -260,6 +262,8 @@ interface Rig {
   videoProducer: types.Producer;
   sender: Sender;
   sink: SinkProcess;
+  /** The worker's input sockets (the producers' comedia transports). */
+  inputPorts: ReadonlySet<number>;
 }
 
 /** A random SRTP master key + salt (30 bytes for AES_CM_128). The sinks never decrypt. */
@@ -308,6 +312,7 @@ async function runPhase(rig: Rig, mode: Mode, subscribers: number, seconds: numb
     await sink.request({ op: 'reset' });
     const sinkPorts = new Set(sink.ports);
     const drops0 = udpDrops(sinkPorts);
+    const inputDrops0 = udpDrops(rig.inputPorts);
     const producer0 = (await producerPackets(audioProducer)) + (await producerPackets(videoProducer));
     sender.reset();
 
@@ -345,6 +350,7 @@ async function runPhase(rig: Rig, mode: Mode, subscribers: number, seconds: numb
       workerCpuPercent: (workerCpuSeconds / wall) * 100,
       forwardedPps: expected / wall,
       producerLost: sent - (producer1 - producer0),
+      inputKernelDrops: udpDrops(rig.inputPorts) - inputDrops0,
       workerForwarded,
       received,
       sinkKernelDrops: udpDrops(sinkPorts) - drops0,
@@ -378,7 +384,7 @@ function printHeader(): void {
       'worker fwd',
       '  received',
       'loss %',
-      'lost before worker',
+      'lost before worker (kernel drops)',
       'sink drops',
       'sink CPU',
     ].join(' | '),
@@ -397,7 +403,7 @@ function printRow(r: PhaseResult): void {
       String(r.workerForwarded).padStart(10),
       String(r.received).padStart(10),
       fmt(r.lossPercent, 3).padStart(6),
-      String(r.producerLost).padStart(18),
+      `${r.producerLost} (${r.inputKernelDrops})`.padStart(33),
       String(r.sinkKernelDrops).padStart(10),
       (fmt(r.sinkCpuPercent, 0) + ' %').padStart(8),
     ].join(' | '),
@@ -448,7 +454,8 @@ async function main(): Promise<void> {
       rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }], encodings: [{ ssrc: VIDEO_SSRC }] },
     });
     const sender = new Sender(senderSocket, audioIn.tuple.localPort, videoIn.tuple.localPort);
-    const rig: Rig = { worker, router, audioProducer, videoProducer, sender, sink };
+    const inputPorts = new Set([audioIn.tuple.localPort, videoIn.tuple.localPort]);
+    const rig: Rig = { worker, router, audioProducer, videoProducer, sender, sink, inputPorts };
 
     console.log(`worker benchmark (benchmarks.md §1 harness): mediasoup ${mediasoup.version}, worker ${mediasoup.workerBin}`);
     console.log(`  ${workerBuildInfo(mediasoup.workerBin)}`);
