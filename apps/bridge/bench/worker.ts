@@ -189,6 +189,8 @@ const VP8_PAYLOAD = Buffer.concat([
 class Sender {
   audioSent = 0;
   videoSent = 0;
+  /** Most packets sent in one timer tick: a late tick (this process starved) sends a burst. */
+  maxBurst = 0;
   private audioSeq = 0;
   private videoSeq = 0;
 
@@ -204,8 +206,10 @@ class Sender {
     return new Promise((resolve) => {
       const tick = (): void => {
         const elapsed = Math.min((performance.now() - start) / 1000, seconds);
+        const before = this.audioSent + this.videoSent;
         while (this.audioSent < Math.floor(elapsed * AUDIO_PPS)) this.sendAudio();
         while (this.videoSent < Math.floor(elapsed * VIDEO_PPS)) this.sendVideo();
+        this.maxBurst = Math.max(this.maxBurst, this.audioSent + this.videoSent - before);
         if (elapsed >= seconds) {
           clearInterval(timer);
           resolve();
@@ -218,6 +222,7 @@ class Sender {
   reset(): void {
     this.audioSent = 0;
     this.videoSent = 0;
+    this.maxBurst = 0;
   }
 
   private sendAudio(): void {
@@ -248,6 +253,7 @@ interface PhaseResult {
   forwardedPps: number;
   producerLost: number;
   inputKernelDrops: number;
+  senderMaxBurst: number;
   workerForwarded: number;
   received: number;
   sinkKernelDrops: number;
@@ -351,6 +357,7 @@ async function runPhase(rig: Rig, mode: Mode, subscribers: number, seconds: numb
       forwardedPps: expected / wall,
       producerLost: sent - (producer1 - producer0),
       inputKernelDrops: udpDrops(rig.inputPorts) - inputDrops0,
+      senderMaxBurst: sender.maxBurst,
       workerForwarded,
       received,
       sinkKernelDrops: udpDrops(sinkPorts) - drops0,
@@ -387,6 +394,7 @@ function printHeader(): void {
       'lost before worker (kernel drops)',
       'sink drops',
       'sink CPU',
+      'sender max burst',
     ].join(' | '),
   );
 }
@@ -406,6 +414,7 @@ function printRow(r: PhaseResult): void {
       `${r.producerLost} (${r.inputKernelDrops})`.padStart(33),
       String(r.sinkKernelDrops).padStart(10),
       (fmt(r.sinkCpuPercent, 0) + ' %').padStart(8),
+      String(r.senderMaxBurst).padStart(16),
     ].join(' | '),
   );
 }
