@@ -325,7 +325,16 @@ async function runPhase(rig: Rig, mode: Mode, subscribers: number, seconds: numb
     const cpu0 = cpuSeconds(worker.pid);
     const sinkCpu0 = cpuSeconds(sink.pid);
     const t0 = performance.now();
+    // Input drops second by second: shows whether losses cluster (a stall) or spread evenly.
+    const dropTrace: number[] = [];
+    let lastDrops = inputDrops0;
+    const tracer = setInterval(() => {
+      const d = udpDrops(rig.inputPorts);
+      dropTrace.push(d - lastDrops);
+      lastDrops = d;
+    }, 1000);
     await sender.run(seconds);
+    clearInterval(tracer);
     const wall = (performance.now() - t0) / 1000;
     const cpu1 = cpuSeconds(worker.pid);
     const sinkCpu1 = cpuSeconds(sink.pid);
@@ -343,6 +352,7 @@ async function runPhase(rig: Rig, mode: Mode, subscribers: number, seconds: numb
     const consumerStats = await inBatches(consumers, 50, (c) => c.getStats());
     const workerForwarded = consumerStats.flat().reduce((sum, s) => sum + (s.type === 'outbound-rtp' ? s.packetCount : 0), 0);
 
+    if (dropTrace.some((d) => d > 0)) console.log(`  (${mode} ${subscribers}: worker input drops per second: ${dropTrace.join(' ')})`);
     const sent = sender.audioSent + sender.videoSent;
     const expected = sent * subscribers;
     const workerCpuSeconds = cpu1 - cpu0;
