@@ -13,6 +13,8 @@
 set -euo pipefail
 
 RECIPE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=common.sh
+. "$RECIPE_DIR/common.sh"
 MEDIASOUP_DIR=${1:?usage: build.sh <mediasoup package dir> <output dir>}
 OUT_DIR=${2:?usage: build.sh <mediasoup package dir> <output dir>}
 CACHE_ROOT=$(dirname "$OUT_DIR")
@@ -34,7 +36,8 @@ MS_VERSION=$(sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' "$
 # --- 1. Build dependencies (spec §2) -------------------------------------------------------
 # command or pkg-config module -> Debian package
 APT_FOR_CMD=(gcc:build-essential g++:build-essential make:build-essential pkg-config:pkg-config
-  ninja:ninja-build python3:python3 flatc:flatbuffers-compiler patch:patch strip:binutils)
+  ninja:ninja-build python3:python3 flatc:flatbuffers-compiler patch:patch strip:binutils nm:binutils
+  dpkg-source:dpkg-dev)
 APT_FOR_PC=(libsrtp2:libsrtp2-dev usrsctp:libusrsctp-dev libuv:libuv1-dev openssl:libssl-dev
   flatbuffers:libflatbuffers-dev absl_flat_hash_map:libabsl-dev)
 
@@ -81,20 +84,6 @@ meson_ok() { # <meson command...>
   [ "$(printf '%s\n1.1.0\n' "$v" | sort -V | head -n1)" = "1.1.0" ]
 }
 
-debian_mirror() {
-  local uri=""
-  if compgen -G '/etc/apt/sources.list.d/*.sources' >/dev/null; then
-    # deb822: the URIs of the stanza whose Suites include "bookworm"
-    uri=$(awk 'BEGIN{RS=""; FS="\n"} /(^|\n)Suites:[^\n]*(^|[ \t])bookworm([ \t]|\n|$)/ {
-            for (i=1;i<=NF;i++) if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", $i); split($i, u, /[ \t]+/); print u[1]; exit } }' \
-      /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
-  fi
-  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    uri=$(awk '$1=="deb" && $0 ~ /[ \t]bookworm[ \t]/ { for (i=2;i<=NF;i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list | head -n1)
-  fi
-  printf '%s' "$uri"
-}
-
 MESON_DIR="$CACHE_ROOT/tools/meson-backports"
 MESON=()
 if command -v meson >/dev/null 2>&1 && meson_ok meson; then
@@ -121,9 +110,7 @@ else
     echo "Components: main"
     [ -f "$KEYRING" ] && echo "Signed-By: $KEYRING"
   } >"$APT_PRIV/sources/backports.sources"
-  APT_OPTS=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$APT_PRIV/sources"
-    -o "Dir::State::Lists=$APT_PRIV/lists" -o "Dir::Cache::archives=$APT_PRIV/archives"
-    -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=" -o "Debug::NoLocking=1")
+  private_apt_opts "$APT_PRIV"
   apt-get "${APT_OPTS[@]}" update -q >"$APT_PRIV/update.log" 2>&1 ||
     fail "could not read bookworm-backports from $MIRROR (log: $APT_PRIV/update.log)" \
       "Install meson >= 1.1 yourself and run again."
@@ -150,7 +137,28 @@ if [ -f "$OUT_DIR/mediasoup-worker.sha256" ] && (cd "$OUT_DIR" && sha256sum --ch
   exit 0
 fi
 
-# --- 3. Sources: copy, shims, patches (spec §4-§6) -----------------------------------------
+# --- 3. libsrtp2 with OpenSSL (spec §13) ----------------------------------------------------
+# Debian's libsrtp2-1 uses NSS and halves SRTP capacity; libsrtp.sh builds Debian's own source
+# with OpenSSL as a static library, or (never failing the build) answers "system-nss" after one
+# warning that names the cost.
+step "libsrtp2: building from Debian's source package with OpenSSL (or reusing that build)"
+SRTP_RESULT=$(bash "$RECIPE_DIR/libsrtp.sh" "$CACHE_ROOT") || SRTP_RESULT=$'variant=system-nss\nreason=libsrtp.sh failed unexpectedly'
+srtp_field() { printf '%s\n' "$SRTP_RESULT" | sed -n "s/^$1=//p" | head -n1; }
+SRTP_VARIANT=$(srtp_field variant)
+SRTP_PREFIX=$(srtp_field prefix)
+SRTP_SOURCE=$(srtp_field source)
+SRTP_REASON=$(srtp_field reason)
+SRTP_MESON_OPTS=()
+if [ "$SRTP_VARIANT" = openssl-static ] && [ -f "$SRTP_PREFIX/lib/libsrtp2.a" ]; then
+  SRTP_MESON_OPTS=("-Dlibsrtp3:hb_static_prefix=$SRTP_PREFIX")
+  step "libsrtp2: linking $SRTP_SOURCE (OpenSSL, static) from $SRTP_PREFIX"
+else
+  SRTP_VARIANT=system-nss
+  SRTP_SOURCE="libsrtp2 $(pkg-config --modversion libsrtp2) (system, NSS)"
+  step "libsrtp2: linking the system library (see the warning above)"
+fi
+
+# --- 4. Sources: copy, shims, patches (spec §4-§6) -----------------------------------------
 WORK=$(mktemp -d "$CACHE_ROOT/build-$MS_VERSION.XXXXXX")
 STAGE="$OUT_DIR.partial.$$"
 cleanup() { rm -rf "$WORK" "$STAGE"; }
@@ -173,10 +181,10 @@ for p in "$RECIPE_DIR"/patches/*.patch; do
       "the upstream source moved; update the patch in $RECIPE_DIR/patches"
 done
 
-# --- 4. Configure and compile (spec §7) ----------------------------------------------------
+# --- 5. Configure and compile (spec §7) ----------------------------------------------------
 step "meson setup (release, no downloads, liburing off)"
 (cd "$WORK/worker" && "${MESON[@]}" setup --wrap-mode=nodownload --buildtype=release \
-  -Db_ndebug=true -Dms_disable_liburing=true "$WORK/build" >"$WORK/setup.log" 2>&1) || {
+  -Db_ndebug=true -Dms_disable_liburing=true "${SRTP_MESON_OPTS[@]}" "$WORK/build" >"$WORK/setup.log" 2>&1) || {
   tail -n 30 "$WORK/setup.log" >&2
   fail "meson setup failed (last lines above)"
 }
@@ -212,25 +220,45 @@ compile mediasoup-worker || {
   fail "compiling mediasoup-worker failed (last lines above)"
 }
 
-# --- 5. Install into the cache, atomically -------------------------------------------------
+# --- 6. Install into the cache, atomically -------------------------------------------------
+# The OpenSSL variant must not load the system libsrtp2 or NSS at run time (spec §13).
+ldd "$WORK/build/mediasoup-worker" >"$WORK/ldd.txt" 2>&1 || fail "ldd cannot read the built worker"
+if [ "$SRTP_VARIANT" = openssl-static ] && grep -Eq 'libsrtp2\.so|libnss3\.so' "$WORK/ldd.txt"; then
+  cat "$WORK/ldd.txt" >&2
+  fail "the worker was meant to link libsrtp2 statically with OpenSSL but still loads the system libsrtp2/NSS" \
+    "this is a recipe bug: check shims/libsrtp3/meson.build"
+fi
+
 step "installing into $OUT_DIR"
 mkdir -p "$STAGE"
 strip -o "$STAGE/mediasoup-worker" "$WORK/build/mediasoup-worker"
 chmod 755 "$STAGE/mediasoup-worker"
 (cd "$STAGE" && sha256sum mediasoup-worker >mediasoup-worker.sha256)
-cat >"$STAGE/build-info.json" <<JSON
-{
-  "mediasoup": "$MS_VERSION",
-  "key": "$(basename "$OUT_DIR")",
-  "patches": [$(for p in "$RECIPE_DIR"/patches/*.patch; do printf '"%s",' "$(basename "$p")"; done | sed 's/,$//')],
-  "meson": "$("${MESON[@]}" --version)",
-  "compiler": "$(g++ -dumpfullversion)",
-  "libsrtp2": "$(pkg-config --modversion libsrtp2)",
-  "openssl": "$(pkg-config --modversion openssl)",
-  "builtAt": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
-  "buildSeconds": $(($(date +%s) - START))
+# build-info.json, written with python3's json module (the strings may hold any character).
+PATCHES=$(for p in "$RECIPE_DIR"/patches/*.patch; do basename "$p"; done)
+RUNTIME_LIBS=$(awk '$1 ~ /\.so/ {print $1}' "$WORK/ldd.txt")
+HB_MS_VERSION="$MS_VERSION" HB_KEY="$(basename "$OUT_DIR")" HB_PATCHES="$PATCHES" \
+  HB_MESON="$("${MESON[@]}" --version)" HB_CXX="$(g++ -dumpfullversion)" \
+  HB_SRTP_VARIANT="$SRTP_VARIANT" HB_SRTP_SOURCE="$SRTP_SOURCE" HB_SRTP_REASON="$SRTP_REASON" \
+  HB_RUNTIME_LIBS="$RUNTIME_LIBS" HB_OPENSSL="$(pkg-config --modversion openssl)" \
+  HB_BUILT_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)" HB_BUILD_SECONDS="$(($(date +%s) - START))" \
+  python3 - "$STAGE/build-info.json" <<'PY'
+import json, os, sys
+e = os.environ
+lines = lambda v: [x for x in e[v].split("\n") if x]
+srtp = {"variant": e["HB_SRTP_VARIANT"], "crypto": "openssl" if e["HB_SRTP_VARIANT"] == "openssl-static" else "nss"}
+if e["HB_SRTP_REASON"]:
+    srtp["fallbackReason"] = e["HB_SRTP_REASON"]
+info = {
+    "mediasoup": e["HB_MS_VERSION"], "key": e["HB_KEY"], "patches": lines("HB_PATCHES"),
+    "meson": e["HB_MESON"], "compiler": e["HB_CXX"], "libsrtp2": e["HB_SRTP_SOURCE"], "srtp": srtp,
+    "openssl": e["HB_OPENSSL"], "runtimeLibraries": lines("HB_RUNTIME_LIBS"),
+    "builtAt": e["HB_BUILT_AT"], "buildSeconds": int(e["HB_BUILD_SECONDS"]),
 }
-JSON
+with open(sys.argv[1], "w") as f:
+    json.dump(info, f, indent=2)
+    f.write("\n")
+PY
 if [ "${HB_KEEP_BUILD:-}" = 1 ]; then cp "$WORK/compile.log" "$STAGE/compile.log"; fi
 rm -rf "$OUT_DIR"
 mv -T "$STAGE" "$OUT_DIR"

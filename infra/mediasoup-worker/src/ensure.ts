@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import {
   cacheKey,
   cacheRoot,
+  describeSrtp,
   mediasoupPackageDir,
+  readBuildInfo,
   RECIPE_DIR,
   resolveWorkerBin,
   verifyCachedWorker,
@@ -51,7 +53,7 @@ export async function ensureWorker(options: EnsureOptions = {}): Promise<EnsureR
   if (existsSync(dir)) {
     const check = verifyCachedWorker(dir);
     if (check.ok) {
-      log(`mediasoup worker: reusing cached build ${check.path} (key ${key}), no rebuild`);
+      log(`mediasoup worker: reusing cached build ${check.path} (key ${key}), no rebuild; ${describeSrtp(readBuildInfo(dir))}`);
       return { path: check.path, source: 'cache', key, built: false };
     }
     if (options.build === false) {
@@ -74,6 +76,7 @@ export async function ensureWorker(options: EnsureOptions = {}): Promise<EnsureR
   mkdirSync(root, { recursive: true });
   await (options.runBuild ?? runBuildScript)(dir);
   const check = verifyCachedWorker(dir);
+  if (check.ok) log(`mediasoup worker: built ${check.path}; ${describeSrtp(readBuildInfo(dir))}`);
   if (!check.ok) {
     throw new WorkerBinaryError(`the worker build finished but left no usable binary: ${check.reason}`, 'HB_ERR_WORKER_CORRUPT');
   }

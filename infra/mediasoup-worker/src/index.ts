@@ -22,8 +22,8 @@ type Mediasoup = typeof MediasoupModule;
 /** The package folder (src/ and dist/ both sit one level below it). */
 export const RECIPE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Files whose content decides the cache key: the build script, the patches, the shims. */
-const RECIPE_INPUTS = ['build.sh', 'patches', 'shims'] as const;
+/** Files whose content decides the cache key: the build scripts (worker and libsrtp2), the patches, the shims. */
+export const RECIPE_INPUTS = ['build.sh', 'common.sh', 'libsrtp.sh', 'patches', 'shims'] as const;
 
 export const WORKER_BIN_NAME = 'mediasoup-worker';
 
@@ -126,6 +126,44 @@ export function verifyCachedWorker(dir: string): { ok: true; path: string } | { 
     return { ok: false, reason: `checksum mismatch for ${bin} (recorded ${expected.slice(0, 12)}…, found ${actual.slice(0, 12)}…)` };
   }
   return { ok: true, path: bin };
+}
+
+/** What build.sh records about the SRTP library a cached worker links (build-info.json). */
+export interface SrtpBuildInfo {
+  /** openssl-static: libsrtp2 from Debian's source package, OpenSSL backend, linked statically.
+   *  system-nss: the fallback, Debian's libsrtp2-1 with NSS (about half the SRTP capacity). */
+  variant: 'openssl-static' | 'system-nss';
+  crypto: 'openssl' | 'nss';
+  fallbackReason?: string;
+}
+
+export interface WorkerBuildInfo {
+  mediasoup: string;
+  key: string;
+  libsrtp2: string;
+  /** Absent in builds made before the OpenSSL recipe (they link the system library). */
+  srtp?: SrtpBuildInfo;
+  runtimeLibraries?: string[];
+}
+
+/** Reads `build-info.json` of a cached build; undefined when missing or unreadable. */
+export function readBuildInfo(dir: string): WorkerBuildInfo | undefined {
+  try {
+    const info = JSON.parse(readFileSync(join(dir, 'build-info.json'), 'utf8')) as unknown;
+    if (typeof info !== 'object' || info === null || typeof (info as { key?: unknown }).key !== 'string') return undefined;
+    return info as WorkerBuildInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One line describing the SRTP library of a cached build, for logs. */
+export function describeSrtp(info: WorkerBuildInfo | undefined): string {
+  if (!info) return 'libsrtp2: unknown (no build-info.json)';
+  const srtp = info.srtp;
+  if (!srtp) return 'libsrtp2: system library (NSS), built before the OpenSSL recipe';
+  if (srtp.variant === 'openssl-static') return `libsrtp2: ${info.libsrtp2}, OpenSSL backend, linked statically`;
+  return `libsrtp2: system library with NSS (fallback: ${srtp.fallbackReason ?? 'unknown reason'}; about half the SRTP capacity per core)`;
 }
 
 export interface ResolveOptions {

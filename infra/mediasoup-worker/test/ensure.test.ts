@@ -12,9 +12,12 @@ import {
   cacheRoot,
   mediasoupPackageDir,
   mediasoupVersion,
+  readBuildInfo,
   RECIPE_DIR,
+  RECIPE_INPUTS,
   recipeHash,
   resolveWorkerBin,
+  cachedWorkerDir,
   WorkerBinaryError,
 } from '../src/index.js';
 
@@ -122,7 +125,13 @@ describe('worker cache (unit, fake binaries)', () => {
 
   it('keys the cache by mediasoup version and a hash that changes with any recipe file', () => {
     const copy = join(root, 'recipe');
-    for (const part of ['build.sh', 'patches', 'shims']) cpSync(join(RECIPE_DIR, part), join(copy, part), { recursive: true });
+    for (const part of RECIPE_INPUTS) cpSync(join(RECIPE_DIR, part), join(copy, part), { recursive: true });
+    expect(recipeHash(copy)).toBe(recipeHash());
+    // The libsrtp2 recipe is part of the key (a new libsrtp build means a new worker).
+    const srtpRecipe = join(copy, 'libsrtp.sh');
+    writeFileSync(srtpRecipe, readFileSync(srtpRecipe, 'utf8') + '\n');
+    expect(recipeHash(copy)).not.toBe(recipeHash());
+    cpSync(join(RECIPE_DIR, 'libsrtp.sh'), srtpRecipe);
     expect(recipeHash(copy)).toBe(recipeHash());
     const patch = join(copy, 'patches', '0002-ice-accept-controlled-peer.patch');
     writeFileSync(patch, readFileSync(patch, 'utf8') + '\n');
@@ -144,7 +153,9 @@ describe('build.sh failures are one clear message', () => {
     // build already fetched so this test does not download it again.
     const cache = mkdtempSync(join(tmpdir(), 'hb-cache-'));
     try {
-      for (const part of ['build.sh', 'shims']) cpSync(join(RECIPE_DIR, part), join(recipe, part), { recursive: true });
+      for (const part of ['build.sh', 'common.sh', 'libsrtp.sh', 'shims']) {
+        cpSync(join(RECIPE_DIR, part), join(recipe, part), { recursive: true });
+      }
       mkdirSync(join(recipe, 'patches'));
       writeFileSync(
         join(recipe, 'patches', '0001-moved-upstream.patch'),
@@ -184,5 +195,23 @@ describe('the installed worker (real cache)', () => {
     expect(result.built).toBe(false);
     expect(result.source).toBe('cache');
     expect(lines.join('\n')).toContain('no rebuild');
+  });
+
+  it('links libsrtp2 as build-info.json records it: the OpenSSL build needs neither NSS nor the system libsrtp2', () => {
+    const dir = cachedWorkerDir(cacheKey(), cacheRoot());
+    const info = readBuildInfo(dir);
+    expect(info?.srtp, 'build-info.json records the SRTP variant').toBeDefined();
+    const ldd = spawnSync('ldd', [join(dir, 'mediasoup-worker')], { encoding: 'utf8' });
+    expect(ldd.status).toBe(0);
+    const libs = ldd.stdout;
+    console.log(`srtp variant ${info?.srtp?.variant}; runtime libraries:\n${libs}`);
+    if (info?.srtp?.variant === 'openssl-static') {
+      expect(libs).not.toMatch(/libnss3\.so|libnspr4\.so|libsrtp2\.so/);
+      expect(libs).toMatch(/libcrypto\.so\.3/);
+    } else {
+      // The fallback links the system library, whose backend is NSS (spec §13).
+      expect(libs).toMatch(/libsrtp2\.so/);
+      expect(info?.srtp?.fallbackReason).toBeTruthy();
+    }
   });
 });
