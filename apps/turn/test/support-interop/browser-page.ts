@@ -157,8 +157,8 @@ export async function pageSnapshot(name: string): Promise<PairSnapshot> {
           selected = {
             localType: String(local['candidateType']),
             remoteType: String(remote['candidateType']),
-            localProtocol: local['protocol'] === undefined ? undefined : String(local['protocol']),
-            relayProtocol: local['relayProtocol'] === undefined ? undefined : String(local['relayProtocol']),
+            localProtocol: typeof local['protocol'] === 'string' ? local['protocol'] : undefined,
+            relayProtocol: typeof local['relayProtocol'] === 'string' ? local['relayProtocol'] : undefined,
           };
         }
       }
