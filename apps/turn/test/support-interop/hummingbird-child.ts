@@ -3,6 +3,7 @@
 // Until src/index.ts exports startTurnServer (issue 5 part A) it reports `unavailable` and exits 0.
 
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import type { ChildConfig, ChildReport } from './servers.js';
 
 /** The part of the relay's public API used here (issue 5: startTurnServer(options) → handle). */
@@ -23,10 +24,13 @@ type StartTurnServer = (options: TurnServerOptionsContract) => Promise<TurnServe
 const config = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as ChildConfig;
 const report = (r: ChildReport): void => void process.stdout.write(`${JSON.stringify(r)}\n`);
 
-const mod = (await import('../../src/index.js')) as unknown as Record<string, unknown>;
+// HB_TURN_RELAY_MODULE: another module exporting startTurnServer (an absolute path), e.g. to measure a
+// relay build that is not this checkout's src/; by default apps/turn/src/index.ts.
+const override = process.env['HB_TURN_RELAY_MODULE'];
+const mod = (await (override ? import(pathToFileURL(override).href) : import('../../src/index.js'))) as Record<string, unknown>;
 const start = mod['startTurnServer'];
 if (typeof start !== 'function') {
-  report({ unavailable: 'apps/turn/src/index.ts does not export startTurnServer yet (issue 5 part A)' });
+  report({ unavailable: `${override ?? 'apps/turn/src/index.ts'} does not export startTurnServer yet (issue 5 part A)` });
   process.exit(0);
 }
 if (config.auth.kind !== 'rest') {

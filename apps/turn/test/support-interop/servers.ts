@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { freeUdpTcpPorts, relayPortRange } from './ports.js';
 import { procSample } from './proc.js';
@@ -340,11 +340,12 @@ async function startNodeChild(kind: 'node-turn' | 'hummingbird', options: StartO
 
 /**
  * Whether apps/turn's relay exists yet: src/index.ts must export startTurnServer (the contract in
- * hummingbird-child.ts). Returns the reason it cannot be tested, or undefined.
+ * hummingbird-child.ts; or the module HB_TURN_RELAY_MODULE names). Returns the reason it cannot be tested, or undefined.
  */
 export async function hummingbirdUnavailable(): Promise<string | undefined> {
-  const mod = (await import('../../src/index.js')) as unknown as Record<string, unknown>;
+  const override = process.env['HB_TURN_RELAY_MODULE'];
+  const mod = (await (override ? import(pathToFileURL(override).href) : import('../../src/index.js'))) as Record<string, unknown>;
   return typeof mod['startTurnServer'] === 'function'
     ? undefined
-    : 'apps/turn/src/index.ts does not export startTurnServer yet (the relay itself is issue 5 part A): Hummingbird relay runs skipped';
+    : `${override ?? 'apps/turn/src/index.ts'} does not export startTurnServer yet (the relay itself is issue 5 part A): Hummingbird relay runs skipped`;
 }
