@@ -14,6 +14,7 @@ export interface TurnServerOptionsContract {
   relay: { host: string; portMin: number; portMax: number };
   allowPeers?: string[];
   tls?: { cert: string; key: string };
+  quotas?: { allocationsPerUser?: number };
 }
 export interface TurnServerHandleContract {
   ports: { udp: number; tcp: number; tls?: number };
@@ -47,6 +48,9 @@ try {
     // loopback echo peers and browser relays: allowed explicitly, as spec/turn.md §5 says for T1/T8
     allowPeers: ['127.0.0.0/8'],
     ...(config.tls ? { tls: config.tls } : {}),
+    // The coturn reference config (servers.ts) sets no user-quota; uclient runs all its clients as one
+    // user (50 in the spec's size), so ours gets no per-user cap here either. Quotas have their own tests.
+    quotas: { allocationsPerUser: 100_000 },
   };
   const handle = await (start as StartTurnServer)(options);
   report({ ready: { udpPort: handle.ports.udp, tcpPort: handle.ports.tcp, ...(handle.ports.tls ? { tlsPort: handle.ports.tls } : {}), version: `hummingbird-turn ${version}` } });
