@@ -93,9 +93,10 @@ describe.skipIf(coturnMissing !== undefined)('turnutils_uclient against coturn a
       const ref = reference.get(key);
       console.log(`hummingbird ${key}: ${describeUclient(result)} (coturn: ${ref ? describeUclient(ref) : 'no reference run'})`);
       expect(result.timedOut, result.output.slice(-2_000)).toBe(false);
-      // uclient exits non-zero as soon as one client cannot allocate ("Cannot complete Allocation")
-      expect(result.errors).toEqual([]);
-      expect(result.exitCode, result.output.slice(-2_000)).toBe(0);
+      // uclient exits non-zero as soon as one client cannot allocate ("Cannot complete Allocation").
+      // Error lines alone are not failures: under load uclient retransmits an Allocate and logs the 437
+      // it gets for the duplicate, from coturn as well ("Mismatched allocation: wrong transaction ID").
+      expect(result.exitCode, `${describeUclient(result)}\n${result.output.slice(-2_000)}`).toBe(0);
       expect(result.sent, 'every client allocated and sent all its messages').toBe(CLIENTS * MESSAGES);
       expect(ref?.lost, 'coturn reference run for this case').toBeTypeOf('number');
       expect(result.lost).toBeTypeOf('number');
