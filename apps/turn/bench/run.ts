@@ -159,7 +159,8 @@ async function step(target: Target, mode: LoadMode, pps: number, peer: EchoPeer)
   const echoed = sum((x) => x.received);
   const wallS = Math.max(...r.map((x) => x.wallMs)) / 1000;
   const cpuS = s1.cpuSeconds - s0.cpuSeconds;
-  const weighted = (f: (x: RunResult) => number | undefined): number | undefined => {
+  // RTT percentiles: the worse of the load processes' own percentiles
+  const worst = (f: (x: RunResult) => number | undefined): number | undefined => {
     const xs = r.map(f).filter((v): v is number => v !== undefined);
     return xs.length ? Math.max(...xs) : undefined;
   };
@@ -175,8 +176,8 @@ async function step(target: Target, mode: LoadMode, pps: number, peer: EchoPeer)
     serverCpuPct: (100 * cpuS) / wallS,
     usPerPacket: echoed > 0 ? (cpuS * 1e6) / (2 * echoed) : undefined,
     rssMb: s1.rssBytes / 1e6,
-    rttP50Ms: weighted((x) => x.rttP50Ms),
-    rttP99Ms: weighted((x) => x.rttP99Ms),
+    rttP50Ms: worst((x) => x.rttP50Ms),
+    rttP99Ms: worst((x) => x.rttP99Ms),
     rcvbufErrors: u1.rcvbufErrors - u0.rcvbufErrors,
     clientCpuPct: (100 * sum((x) => x.clientCpuMs)) / 1000 / wallS,
     clientBehind: sum((x) => x.behind),

@@ -62,8 +62,6 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const APP_DIR = join(here, '..', '..');
 
 export interface StartOptions {
-  /** Receive/send buffer size asked of the relay where it has the knob (coturn and hummingbird). */
-  socketBufferBytes?: number;
   /** coturn only: relay threads (default: coturn's own default, one per core). */
   coturnRelayThreads?: number;
 }
@@ -73,9 +71,9 @@ export async function startRelay(kind: RelayKind, options: StartOptions = {}): P
     case 'coturn':
       return startCoturn(options);
     case 'node-turn':
-      return startNodeChild('node-turn', options);
+      return startNodeChild('node-turn');
     case 'hummingbird':
-      return startNodeChild('hummingbird', options);
+      return startNodeChild('hummingbird');
   }
 }
 
@@ -247,10 +245,9 @@ export interface ChildConfig {
   relay: { host: string; portMin: number; portMax: number };
   auth: RelayAuth;
   tls?: { cert: string; key: string };
-  socketBufferBytes?: number;
 }
 
-async function startNodeChild(kind: 'node-turn' | 'hummingbird', options: StartOptions): Promise<RunningRelay> {
+async function startNodeChild(kind: 'node-turn' | 'hummingbird'): Promise<RunningRelay> {
   const dir = mkdtempSync(join(tmpdir(), `hb-${kind}-`));
   const range = relayPortRange();
   const [udpPort, tlsPort] = await freeUdpTcpPorts(2);
@@ -267,7 +264,6 @@ async function startNodeChild(kind: 'node-turn' | 'hummingbird', options: StartO
     relay: { host: HOST, portMin: range.min, portMax: range.max },
     auth,
     ...(kind === 'hummingbird' ? { tls: (({ cert, key }) => ({ cert, key }))(selfSignedCert(dir)) } : {}),
-    ...(options.socketBufferBytes ? { socketBufferBytes: options.socketBufferBytes } : {}),
   };
   // The config (secret, key) goes through a 0600 file, never argv or the environment.
   const configPath = join(dir, 'config.json');
