@@ -4,7 +4,7 @@
 // and `npm run setup`. On a fresh Debian machine with only Node and npm they set up what is
 // missing, each step idempotent and cached:
 //   1. pnpm (the version pinned in package.json),
-//   2. Debian packages: Prosody (+ Lua modules) and Chromium (as root; otherwise the exact
+//   2. Debian packages: Prosody (+ Lua modules), Chromium and coturn (as root; otherwise the exact
 //      apt-get command is printed),
 //   3. node dependencies (pnpm install),
 //   4. the patched mediasoup worker (built once, cached outside the clone),
@@ -25,7 +25,9 @@ const START = Date.now();
 
 /** Debian packages the stack and the tests need at run time (the worker build checks its own). */
 const APT_RUNTIME = ['prosody', 'prosody-modules', 'lua-cjson', 'lua-luaossl', 'lua-basexx'];
-const APT_TEST = ['chromium'];
+// coturn: its turnserver is the reference relay and turnutils_uclient/turnutils_peer the reference
+// client and echo peer for apps/turn's interop tests and benchmark (spec/turn.md §2, §5).
+const APT_TEST = ['chromium', 'coturn'];
 
 /** @param {string} msg */
 function step(msg) {
@@ -110,6 +112,13 @@ function ensureDebs(pkgs, why) {
   if (missing.includes('prosody') && existsSync('/run/systemd/system')) {
     run('systemctl', ['disable', '--now', 'prosody'], { quiet: true });
   }
+  // The same for coturn: its systemd unit is enabled by the postinst and would hold UDP/TCP 3478
+  // and 5349 (without systemd, /etc/init.d/coturn only starts it when /etc/default/coturn sets
+  // TURNSERVER_ENABLED=1, which Debian leaves commented out). The tests start their own turnserver
+  // on free loopback ports.
+  if (missing.includes('coturn') && existsSync('/run/systemd/system')) {
+    run('systemctl', ['disable', '--now', 'coturn'], { quiet: true });
+  }
 }
 
 /** @param {string} pnpm */
@@ -132,7 +141,7 @@ function setup(withTests) {
   checkNode();
   const pnpm = ensurePnpm();
   ensureDebs(APT_RUNTIME, 'Prosody, the XMPP server');
-  if (withTests) ensureDebs(APT_TEST, 'headless Chromium for the real-browser tests');
+  if (withTests) ensureDebs(APT_TEST, 'headless Chromium and coturn for the real-browser and TURN interop tests');
   installNodeDeps(pnpm);
   ensureWorker(pnpm);
   return pnpm;
