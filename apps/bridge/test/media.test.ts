@@ -1,0 +1,210 @@
+// Acceptance: a real Prosody, the bridge in the brewery, a COLIBRI2 client (the focus's role, built on
+// packages/xmpp) allocating one conference with three endpoints, and three headless Chromium peers whose SDP is
+// built only from what the focus has — the COLIBRI2 transports, the router media and the consumer reports —
+// the way the focus's Jingle becomes SDP in lib-jitsi-meet. Each peer sends audio + 3-layer SSRC simulcast
+// video, and decodes the other two peers' video; the bridge's consumer counters agree with the browsers'.
+import type { ProsodyHandle } from '@hummingbird/stack';
+import type { Colibri2Media, Colibri2MediaSource, IceUdpTransport, ReceiverConsumers } from '@hummingbird/xmpp';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BridgeService } from '../src/index.js';
+import { startTestBridge, startTestProsody, TestFocus } from './support/harness.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, peerApplyOffer, peerClose, peerStart, peerStats, startPageServer, type PeerStats } from './support/page.js';
+import { buildOffer, parseAnswer, type RemoteSection } from './support/sdp.js';
+import { waitFor } from './support/wait.js';
+
+const MEETING = 'acceptance-meeting-1';
+const IDS = ['aaaa1111', 'bbbb2222', 'cccc3333'] as const;
+const TIMEOUT = 60_000;
+
+/** One participant as the focus tracks it: its bridge transport, the mids of its remote sources, its page. */
+class Peer {
+  transport!: IceUdpTransport;
+  media!: Colibri2Media[];
+  readonly mids = new Map<string, string>();
+  consumers: Colibri2MediaSource[] = [];
+  #version = 0;
+  #nextMid = 2;
+  readonly sessionId = String(Date.now());
+
+  constructor(readonly id: string, readonly page: Page) {}
+
+  /** session-initiate (first) or a source-add re-offer carrying the current consumer set. */
+  async offer(first: boolean): Promise<string> {
+    const remote: RemoteSection[] = this.consumers.map((source) => {
+      let mid = this.mids.get(source.id);
+      if (mid === undefined) {
+        mid = String(this.#nextMid++);
+        this.mids.set(source.id, mid);
+      }
+      return { mid, source };
+    });
+    const sdp = buildOffer({ transport: this.transport, media: this.media, remote, sessionId: this.sessionId, version: ++this.#version });
+    expect(sdp).not.toContain('a=ice-lite');
+    return this.page.evaluate(peerApplyOffer, { sdp, first });
+  }
+
+  stats(): Promise<PeerStats> {
+    return this.page.evaluate(peerStats);
+  }
+}
+
+describe('three browsers through the bridge', () => {
+  let prosody: ProsodyHandle;
+  let bridge: BridgeService;
+  let focus: TestFocus;
+  let browser: Browser;
+  let pageServer: Awaited<ReturnType<typeof startPageServer>>;
+  const peers: Peer[] = [];
+
+  beforeAll(async () => {
+    prosody = await startTestProsody();
+    bridge = await startTestBridge(prosody);
+    focus = await TestFocus.start(prosody);
+    pageServer = await startPageServer();
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] });
+  }, TIMEOUT);
+
+  afterAll(async () => {
+    for (const p of peers) await p.page.evaluate(peerClose).catch(() => undefined);
+    await browser?.close();
+    await pageServer?.close();
+    await focus?.stop();
+    await bridge?.close('test end');
+    await prosody?.stop();
+  });
+
+  it('allocates, connects, and every browser decodes the other two (audio + simulcast video); bridge stats agree', async () => {
+    const nick = bridge.brewery.occupantJid.split('/')[1] ?? '';
+    await waitFor('bridge in the brewery with stats', () => focus.stats.get(nick), (s) => s !== undefined && s.drain === false);
+
+    const apply = (reports: ReceiverConsumers[] | undefined): void => {
+      for (const r of reports ?? []) {
+        const p = peers.find((x) => x.id === r.endpointId);
+        if (p !== undefined) p.consumers = [...r.sources];
+      }
+    };
+
+    // 1. Allocation: one conference, three endpoints (§3.3 items 1–2).
+    for (const [i, id] of IDS.entries()) {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(pageServer.url);
+      await page.evaluate(peerStart, { width: 640, height: 360, frameRate: 15 });
+      const peer = new Peer(id, page);
+      peers.push(peer);
+      const res = await focus.modify(bridge, {
+        meetingId: MEETING,
+        ...(i === 0 ? { create: true, name: 'room1@conference.meet.test' } : {}),
+        endpoints: [{ id, create: true, statsId: `Peer-${i}`, media: [], transport: { iceControlling: true }, sources: [], capabilities: ['source-names'] }],
+        relays: [],
+      });
+      const ep = res.modified.endpoints[0];
+      if (ep?.transport?.iceUdp === undefined || ep.media === undefined) throw new Error('no transport/media in the allocation');
+      peer.transport = ep.transport.iceUdp;
+      peer.media = [...ep.media];
+      apply(res.consumers);
+    }
+
+    // 2. session-initiate → session-accept → COLIBRI2 update with the client's transport and sources (§3.3 item 3).
+    for (const peer of peers) {
+      const answer = parseAnswer(await peer.offer(true), peer.id);
+      const video = answer.sources.find((s) => s.type === 'video');
+      expect(video?.ssrcGroups.filter((g) => g.semantics === 'SIM')).toHaveLength(1);
+      const res = await focus.modify(bridge, {
+        meetingId: MEETING,
+        endpoints: [{ id: peer.id, media: peer.media, transport: { iceUdp: answer.transport }, sources: answer.sources, capabilities: [] }],
+        relays: [],
+      });
+      apply(res.consumers);
+    }
+    const conf = bridge.colibri.conferences.get(MEETING);
+    if (conf === undefined) throw new Error('conference missing');
+
+    // Every receiver was told about two audio and two video consumers, owned by the other two peers.
+    for (const peer of peers) {
+      expect(peer.consumers.map((c) => `${c.type}:${c.sources[0]?.owner ?? '?'}`).sort()).toEqual(
+        IDS.filter((x) => x !== peer.id).flatMap((x) => [`audio:${x}`, `video:${x}`]).sort(),
+      );
+      for (const c of peer.consumers.filter((x) => x.type === 'video')) {
+        expect(c.ssrcGroups).toEqual([{ semantics: 'FID', ssrcs: c.sources.map((s) => s.ssrc) }]);
+      }
+    }
+
+    // 3. source-add re-offers with the consumers. Consumers were resumed when each receiver's DTLS connected
+    // (§8.7), so packets sent before the receiver applied its source-add were dropped by it (unsignalled SSRC):
+    // remember how many, per consumer SSRC, to compare the counters below.
+    const sentBeforeSourceAdd = new Map<number, number>();
+    for (const peer of peers) {
+      const answer = parseAnswer(await peer.offer(false), peer.id);
+      for (const mid of peer.mids.values()) expect(answer.accepted.get(mid), `mid ${mid} of ${peer.id}`).toBe(true);
+      for (const c of conf.endpoints.get(peer.id)?.consumers.values() ?? []) {
+        const st = await c.consumer.getStats();
+        const ssrc = c.consumer.rtpParameters.encodings?.[0]?.ssrc ?? 0;
+        sentBeforeSourceAdd.set(ssrc, st.find((x) => x.type === 'outbound-rtp' && x.ssrc === ssrc)?.packetCount ?? 0);
+      }
+    }
+
+    // 4. Media: every browser decodes both remote videos and receives both remote audios.
+    for (const peer of peers) {
+      const video = peer.consumers.filter((c) => c.type === 'video').map((c) => c.sources[0]?.ssrc ?? 0);
+      const audio = peer.consumers.filter((c) => c.type === 'audio').map((c) => c.sources[0]?.ssrc ?? 0);
+      await waitFor(
+        `${peer.id} decodes video ${video.join(',')} and receives audio ${audio.join(',')}`,
+        () => peer.stats(),
+        (s) =>
+          video.every((v) => (s.inbound.find((i) => i.ssrc === v)?.framesDecoded ?? 0) >= 10) &&
+          audio.every((a) => (s.inbound.find((i) => i.ssrc === a)?.packetsReceived ?? 0) >= 20),
+        { timeoutMs: TIMEOUT, intervalMs: 250, fail: (s) => (s.connectionState === 'failed' ? 'PeerConnection failed' : undefined) },
+      );
+    }
+
+    // Simulcast: every video producer receives all three SSRC layers from its browser.
+    for (const peer of peers) {
+      const ep = conf.endpoints.get(peer.id);
+      const producer = ep?.sources.get(`${peer.id}-v0`)?.producer;
+      expect(producer?.type).toBe('simulcast');
+      expect(producer?.rtpParameters.encodings).toHaveLength(3);
+      await waitFor(`${peer.id}: three simulcast layers arrive`, async () => (await producer?.getStats()) ?? [], (st) => st.length === 3 && st.every((x) => x.packetCount > 0), {
+        timeoutMs: TIMEOUT,
+        intervalMs: 250,
+        describe: (st) => JSON.stringify(st.map((x) => ({ ssrc: x.ssrc, packets: x.packetCount }))),
+      });
+    }
+
+    // The bridge's consumer counters agree with what each browser received: sampled bridge → browser → bridge,
+    // the browser's count is at most the second bridge sample, and at least what the bridge sent after the
+    // browser learnt the SSRC (loopback: no loss; 3 % + 5 packets of slack for packets in flight while the stats are read).
+    for (const peer of peers) {
+      const ep = conf.endpoints.get(peer.id);
+      if (ep === undefined) throw new Error(`endpoint ${peer.id} missing`);
+      const consumers = [...ep.consumers.values()];
+      expect(consumers).toHaveLength(4);
+      const sent = async (): Promise<Map<number, number>> => {
+        const m = new Map<number, number>();
+        for (const c of consumers) {
+          const st = await c.consumer.getStats();
+          const out = st.find((x) => x.type === 'outbound-rtp' && x.ssrc === c.consumer.rtpParameters.encodings?.[0]?.ssrc);
+          m.set(out?.ssrc ?? 0, out?.packetCount ?? 0);
+        }
+        return m;
+      };
+      const before = await sent();
+      const browserSide = await peer.stats();
+      const after = await sent();
+      for (const [ssrc, b] of before) {
+        const got = browserSide.inbound.find((i) => i.ssrc === ssrc)?.packetsReceived ?? -1;
+        const a = after.get(ssrc) ?? 0;
+        expect(b, `bridge sent on ${ssrc}`).toBeGreaterThan(0);
+        const early = sentBeforeSourceAdd.get(ssrc) ?? 0;
+        expect(b - early, `bridge sent on ${ssrc} after the source-add`).toBeGreaterThan(0);
+        expect(got, `${peer.id} received on ${ssrc} (bridge: ${b}..${a}, ${early} before source-add)`).toBeGreaterThanOrEqual(Math.floor((b - early) * 0.97) - 5);
+        expect(got).toBeLessThanOrEqual(a);
+      }
+      for (const c of consumers) expect(c.consumer.paused).toBe(false);
+    }
+
+    // The stats the focus sees reflect the conference.
+    const stats = (await bridge.ops.inject('/colibri/stats')).json<Record<string, unknown>>();
+    expect(stats).toMatchObject({ conferences: 1, participants: 3, largest_conference: 3 });
+  }, 240_000);
+});
