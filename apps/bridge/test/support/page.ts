@@ -122,7 +122,7 @@ export async function peerStats(): Promise<PeerStats> {
   return out;
 }
 
-export async function peerClose(): Promise<void> {
+export function peerClose(): void {
   const peer = (window as unknown as PeerWindow).hbPeer;
   peer?.pc.close();
   for (const t of peer?.stream.getTracks() ?? []) t.stop();
