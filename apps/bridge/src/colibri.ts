@@ -105,10 +105,8 @@ export class ColibriService {
       const conf = new Conference(req.meetingId, req.name, router, worker, this.#options.logger);
       this.conferences.set(req.meetingId, conf);
       this.counters.conferencesCreated++;
-      router.on('workerclose', () => {
-        // Handled by the worker-died path (failConferencesOn); a normal close also lands here when the pool stops.
-        if (this.conferences.get(conf.meetingId) === conf) this.conferences.delete(conf.meetingId);
-      });
+      // A dead worker closes the router first and then emits 'died': the pool's workerDied → failConferencesOn
+      // removes and reports the conference, so nothing is done on the router's 'workerclose' here.
       this.#options.logger.info({ meetingId: req.meetingId, conferenceId: conf.id, worker: worker.index }, 'conference created');
       return conf;
     })();

@@ -138,12 +138,14 @@ export async function start(
     if (h.status !== 'ok') throw new StanzaError('internal-server-error', 'wait', h.reasons.join('; '));
   });
 
-  pool.on('workerDied', (dead, error, replacement) => {
+  pool.on('workerReplaced', (w) => {
+    logger.info({ worker: w.index, pid: w.pid }, 'mediasoup worker replaced');
+    brewery.statsChanged();
+  });
+  pool.on('workerReplaceFailed', (index, error) => logger.error({ err: error, worker: index }, 'could not replace a dead mediasoup worker'));
+  pool.on('workerDied', (dead, error) => {
     const failed = colibri.failConferencesOn(dead);
-    logger.error(
-      { err: error, worker: dead.index, pid: dead.pid, replaced: replacement !== undefined, failedConferences: failed.map((c) => c.meetingId) },
-      'mediasoup worker died',
-    );
+    logger.error({ err: error, worker: dead.index, pid: dead.pid, failedConferences: failed.map((c) => c.meetingId) }, 'mediasoup worker died');
     for (const conf of failed) {
       if (conf.focusJid === undefined) continue;
       connection.caller

@@ -57,8 +57,12 @@ export class MediaWorker {
 }
 
 export interface WorkerPoolEvents {
-  /** A worker died; `replacement` is its successor (undefined if the replacement failed too). */
-  workerDied: [dead: MediaWorker, error: Error, replacement: MediaWorker | undefined];
+  /** A worker died (emitted at once, before a replacement is started): its routers are gone. */
+  workerDied: [dead: MediaWorker, error: Error];
+  /** The successor of a dead worker is running. */
+  workerReplaced: [replacement: MediaWorker];
+  /** Starting the successor of a dead worker failed; the slot stays empty. */
+  workerReplaceFailed: [index: number, error: unknown];
 }
 
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
@@ -137,19 +141,20 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   async #onDied(dead: MediaWorker, error: Error): Promise<void> {
     if (this.#closed) return;
     if (this.#workers[dead.index] === dead) this.#workers[dead.index] = undefined;
-    let replacement: MediaWorker | undefined;
+    this.emit('workerDied', dead, error);
     try {
       // The dead process released its ports, so the successor binds the same ones.
-      replacement = await this.#spawn(dead.index);
-      if (this.#closed) replacement.worker.close();
-      else {
-        this.#workers[dead.index] = replacement;
-        this.replacedWorkers++;
+      const replacement = await this.#spawn(dead.index);
+      if (this.#closed) {
+        replacement.worker.close();
+        return;
       }
-    } catch {
-      replacement = undefined;
+      this.#workers[dead.index] = replacement;
+      this.replacedWorkers++;
+      this.emit('workerReplaced', replacement);
+    } catch (spawnError) {
+      this.emit('workerReplaceFailed', dead.index, spawnError);
     }
-    this.emit('workerDied', dead, error, replacement);
   }
 
   close(): void {
