@@ -7,7 +7,11 @@ import type { ProsodyHandle } from '@hummingbird/stack';
 import type { Colibri2Media, Colibri2MediaSource, IceUdpTransport, ReceiverConsumers } from '@hummingbird/xmpp';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NS, parseXmlString, StanzaError, type Element } from '@hummingbird/xmpp';
 import type { BridgeService } from '../src/index.js';
+import { mutate, prng } from './support/mutate.js';
 import { startTestBridge, startTestProsody, TestFocus } from './support/harness.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, peerApplyOffer, peerClose, peerStart, peerStats, startPageServer, type PeerStats } from './support/page.js';
 import { buildOffer, parseAnswer, type RemoteSection } from './support/sdp.js';
@@ -56,6 +60,8 @@ describe('three browsers through the bridge', () => {
   let browser: Browser;
   let pageServer: Awaited<ReturnType<typeof startPageServer>>;
   const peers: Peer[] = [];
+  /** The remote video SSRCs each peer decodes, filled by the first test. */
+  const remoteVideo = new Map<string, number[]>();
 
   beforeAll(async () => {
     prosody = await startTestProsody();
@@ -158,6 +164,8 @@ describe('three browsers through the bridge', () => {
       );
     }
 
+    for (const peer of peers) remoteVideo.set(peer.id, peer.consumers.filter((c) => c.type === 'video').map((c) => c.sources[0]?.ssrc ?? 0));
+
     // Simulcast: every video producer receives all three SSRC layers from its browser.
     for (const peer of peers) {
       const ep = conf.endpoints.get(peer.id);
@@ -206,5 +214,71 @@ describe('three browsers through the bridge', () => {
     // The stats the focus sees reflect the conference.
     const stats = (await bridge.ops.inject('/colibri/stats')).json<Record<string, unknown>>();
     expect(stats).toMatchObject({ conferences: 1, participants: 3, largest_conference: 3 });
+  }, 240_000);
+
+  it('answers 300 mutated COLIBRI2 samples with typed errors, and the running conference keeps its media', async () => {
+    if (remoteVideo.size !== 3) throw new Error('needs the conference of the previous test');
+    const dir = join(import.meta.dirname, 'data/colibri2');
+    const samples = readdirSync(dir)
+      .filter((f) => f.endsWith('.xml'))
+      .sort()
+      .map((f) => {
+        const payload = parseXmlString(readFileSync(join(dir, f), 'utf8')).getChildElements()[0] as Element;
+        // Aim at the running conference, but never at its endpoints: a well-formed survivor may legitimately
+        // expire or re-source whatever it names. Conference-wide expiry goes to a meeting that does not exist.
+        payload.attrs['meeting-id'] = f.includes('expire-conference') ? 'not-this-meeting' : MEETING;
+        let n = 0;
+        const stack = [payload];
+        for (let e = stack.pop(); e !== undefined; e = stack.pop()) {
+          if (e.name === 'endpoint' && e.attrs.id !== undefined) e.attrs.id = `mut-${n++}`;
+          for (const c of e.children) if (typeof c !== 'string') stack.push(c);
+        }
+        return payload;
+      });
+    expect(samples).toHaveLength(8);
+
+    const before = new Map<string, number>();
+    for (const peer of peers) {
+      const s = await peer.stats();
+      for (const v of remoteVideo.get(peer.id) ?? []) before.set(`${peer.id}:${v}`, s.inbound.find((i) => i.ssrc === v)?.framesDecoded ?? 0);
+    }
+
+    const rnd = prng(0x6b1d6e);
+    const outcomes = new Map<string, number>();
+    for (let i = 0; i < 300; i++) {
+      const variant = mutate(samples[Math.floor(rnd() * samples.length)] as Element, rnd);
+      let outcome: string;
+      try {
+        await focus.connection.caller.request('get', bridge.brewery.occupantJid, variant, { timeoutMs: 15_000 });
+        outcome = 'result';
+      } catch (error) {
+        if (!(error instanceof StanzaError)) throw error;
+        outcome = error.condition;
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    console.log(`[mutations] outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+    // Every variant was answered (no timeout above) with a result or a request-level error — never a crash
+    // of the handler (internal-server-error).
+    expect(outcomes.has('internal-server-error'), JSON.stringify(Object.fromEntries(outcomes))).toBe(false);
+    for (const k of outcomes.keys()) {
+      expect(['result', 'bad-request', 'item-not-found', 'conflict', 'feature-not-implemented', 'jid-malformed', 'service-unavailable', 'not-acceptable', 'policy-violation']).toContain(k);
+    }
+    expect(outcomes.get('bad-request') ?? 0).toBeGreaterThan(50);
+
+    // The conference is intact and every browser keeps decoding both remote videos.
+    const conf = bridge.colibri.conferences.get(MEETING);
+    for (const id of IDS) expect(conf?.endpoints.has(id)).toBe(true);
+    for (const peer of peers) {
+      await waitFor(
+        `${peer.id} keeps decoding after the mutations`,
+        () => peer.stats(),
+        (s) => (remoteVideo.get(peer.id) ?? []).every((v) => (s.inbound.find((i) => i.ssrc === v)?.framesDecoded ?? 0) >= (before.get(`${peer.id}:${v}`) ?? 0) + 15),
+        { timeoutMs: TIMEOUT, intervalMs: 250 },
+      );
+    }
+    expect((await bridge.ops.inject('/about/health')).statusCode).toBe(200);
+    const hc = await focus.connection.caller.request('get', bridge.brewery.occupantJid, parseXmlString(`<healthcheck xmlns="${NS.HEALTHCHECK}"/>`));
+    expect(hc.attrs.type).toBe('result');
   }, 240_000);
 });

@@ -17,7 +17,7 @@ export const BREWERY = `JvbBrewery@internal.auth.${DOMAIN}`;
 export const BREWERY_BARE = BREWERY.toLowerCase();
 
 export async function startTestProsody(): Promise<ProsodyHandle> {
-  return startProsody({ domain: DOMAIN });
+  return startProsody({ domain: DOMAIN, ...(process.env['HB_TEST_PROSODY_DEBUG'] ? { logLevel: 'debug' } : {}) });
 }
 
 export type ConfigOverrides = { [K in keyof BridgeConfig]?: Partial<BridgeConfig[K]> };
