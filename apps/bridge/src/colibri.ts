@@ -18,6 +18,8 @@ export interface ColibriOptions {
   readonly logger: ConferenceLogger & { info(object: object, message: string): void };
   /** True while the bridge refuses new conferences (graceful shutdown, §4.9). */
   readonly refuseNewConferences: () => boolean;
+  /** Height of the top simulcast layer (receiver maxHeight → spatial layer); default 720. */
+  readonly topLayerHeight?: number;
   /** The colibri-ws URL for one endpoint, or undefined when the bridge channel is not offered. */
   readonly webSocketUrl?: (conference: Conference, endpoint: Endpoint) => string | undefined;
 }
@@ -103,6 +105,13 @@ export class ColibriService {
       if (worker === undefined) throw colibri2StanzaError('unspecified', 'no mediasoup worker is running');
       const router = await worker.worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS, appData: { meetingId: req.meetingId } });
       const conf = new Conference(req.meetingId, req.name, router, worker, this.#options.logger);
+      conf.topLayerHeight = this.#options.topLayerHeight ?? 720;
+      try {
+        await conf.startSpeakerDetection();
+      } catch (error) {
+        router.close();
+        throw error;
+      }
       this.conferences.set(req.meetingId, conf);
       this.counters.conferencesCreated++;
       // A dead worker closes the router first and then emits 'died': the pool's workerDied → failConferencesOn
@@ -223,6 +232,7 @@ export class ColibriService {
       for (const s of added) {
         const produced = await endpoint.produce(s);
         if (produced === undefined) continue;
+        await conf.observeAudio(produced.producer);
         for (const r of await conf.consumeEverywhere(endpoint, produced.producer)) changed.add(r);
       }
     }
@@ -268,6 +278,12 @@ export class ColibriService {
       failed.push(conf);
     }
     return failed;
+  }
+
+  /** A conference by its local id (the one in colibri-ws URLs). */
+  byLocalId(id: string): Conference | undefined {
+    for (const c of this.conferences.values()) if (c.id === id) return c;
+    return undefined;
   }
 
   /** Endpoint count over all conferences. */

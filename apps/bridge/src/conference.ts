@@ -25,6 +25,12 @@ export class Conference {
   #queue: Promise<unknown> = Promise.resolve();
   /** Replies to create requests, by the request's text: a repeated create gets the same answer. */
   readonly createReplies = new Map<string, string>();
+  /** Endpoint ids by speech activity, dominant first (jicofo-jvb.md §4.4). */
+  speakers: string[] = [];
+  /** Dominant speaker changes since creation. */
+  dominantSpeakerChanges = 0;
+  #observer: types.ActiveSpeakerObserver | undefined;
+  topLayerHeight = 720;
 
   constructor(
     readonly meetingId: string,
@@ -36,6 +42,41 @@ export class Conference {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Dominant speaker detection from the ssrc-audio-level extension of every audio producer (mediasoup's
+   * ActiveSpeakerObserver; JVB uses the same kind of speech-activity ranking, §4.4).
+   */
+  async startSpeakerDetection(): Promise<void> {
+    const observer = await this.router.createActiveSpeakerObserver({ interval: 300 });
+    this.#observer = observer;
+    observer.on('dominantspeaker', ({ producer }) => {
+      const id = (producer.appData as { endpointId?: string }).endpointId;
+      if (id === undefined || this.speakers[0] === id) return;
+      const previous = this.speakers.filter((s) => s !== id);
+      this.speakers = [id, ...previous].slice(0, 11);
+      this.dominantSpeakerChanges++;
+      this.broadcast({
+        colibriClass: 'DominantSpeakerEndpointChangeEvent',
+        dominantSpeakerEndpoint: id,
+        previousSpeakers: this.speakers.slice(1, 11),
+        silence: false,
+      });
+      for (const ep of this.endpoints.values()) {
+        ep.updateConsumers().catch((error: unknown) => this.logger.warn({ err: error, endpoint: ep.id }, 'reallocation failed'));
+      }
+    });
+  }
+
+  async observeAudio(producer: types.Producer): Promise<void> {
+    if (this.#observer === undefined || this.#observer.closed || producer.kind !== 'audio') return;
+    await this.#observer.addProducer({ producerId: producer.id });
+  }
+
+  /** Sends a bridge-channel message to every endpoint except `exceptId`. */
+  broadcast(message: Record<string, unknown>, exceptId?: string): void {
+    for (const ep of this.endpoints.values()) if (ep.id !== exceptId) ep.channel?.send(message);
   }
 
   /** Runs `task` after every earlier request of this conference has finished. */
@@ -61,6 +102,8 @@ export class Conference {
       appData: { endpointId: id },
     });
     const ep = new Endpoint(id, statsId, visitor, transport);
+    ep.speakerOrder = () => this.speakers;
+    ep.topLayerHeight = this.topLayerHeight;
     this.endpoints.set(id, ep);
     this.worker.load++;
     transport.on('dtlsstatechange', (state) => {
@@ -125,6 +168,7 @@ export class Conference {
     for (const r of affected) for (const [pid, c] of r.consumers) if (c.senderId === id) r.consumers.delete(pid);
     ep.close();
     this.endpoints.delete(id);
+    this.speakers = this.speakers.filter((s) => s !== id);
     this.worker.load = Math.max(0, this.worker.load - 1);
     return affected;
   }

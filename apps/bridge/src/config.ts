@@ -90,6 +90,31 @@ export const bridgeConfigSchema = z.object({
     })
     .default({ workers: 0, listenIp: '0.0.0.0', udpPort: 10_000, tcpPort: 0, enableTcp: true, logLevel: 'warn' })
     .describe('The media plane: mediasoup workers and their WebRtcServers.'),
+  websocket: z
+    .object({
+      enabled: z.boolean().default(true).describe('Offer the bridge channel over colibri-ws (jitsi-client-protocol.md §5.1).'),
+      host: z.string().min(1).default('127.0.0.1').describe('Address the colibri-ws HTTP server binds (put it behind your TLS proxy).'),
+      port: port.default(9090).describe('TCP port of the colibri-ws server (0 = any free port).'),
+      publicUrl: z
+        .string()
+        .regex(/^wss?:\/\/[^/?#\s]+$/, 'must be ws://host[:port] or wss://host[:port], without a path')
+        .optional()
+        .describe('Base URL clients dial, e.g. wss://meet.example.org (the proxy forwards /colibri-ws/ here).\nDefault: ws://<host>:<port>.'),
+    })
+    .default({ enabled: true, host: '127.0.0.1', port: 9090 })
+    .describe('The bridge channel (colibri-ws).'),
+  video: z
+    .object({
+      topLayerHeight: z
+        .number()
+        .int()
+        .min(90)
+        .max(4320)
+        .default(720)
+        .describe('Assumed height of the top simulcast layer; lower layers are 1/2 and 1/4 of it. Maps a\nreceiver\'s maxHeight to a spatial layer.'),
+    })
+    .default({ topLayerHeight: 720 })
+    .describe('Video forwarding.'),
 });
 
 export type BridgeConfig = z.output<typeof bridgeConfigSchema>;

@@ -5,7 +5,35 @@ import {
   sourceMsid, type Colibri2ForceMute, type Colibri2Media, type Colibri2MediaSource, type IceUdpTransport, type MidMode,
   type RtpDescription, type SignalledSource,
 } from '@hummingbird/xmpp';
+import { randomBytes } from 'node:crypto';
 import type { types } from 'mediasoup';
+
+/** What the endpoint's bridge channel can do (colibri-ws, src/bridge-channel.ts). */
+export interface ChannelSink {
+  send(message: Record<string, unknown>): void;
+  close(code: number, reason: string): void;
+}
+
+/**
+ * A receiver's video constraints (jitsi-client-protocol.md §5.3, jicofo-jvb.md §4.3): maxHeight per source and by
+ * default, on-stage and selected sources, last-N. Until the first ReceiverVideoConstraints the bridge forwards
+ * everything at full quality (§5.5: a client without a bridge channel must still get video); after it, missing
+ * fields keep their value and the default maxHeight starts at JVB's 180.
+ */
+export interface VideoConstraints {
+  received: boolean;
+  defaultMaxHeight: number;
+  readonly perSource: Map<string, number>;
+  onStage: string[];
+  selected: string[];
+}
+
+/** Assumed simulcast layer heights: ratios 1/4, 1/2, 1 of the top layer (jitsi-client-protocol.md §8.5). */
+export function layerFor(maxHeight: number, layers: number, topHeight: number): number {
+  let best = 0;
+  for (let i = 0; i < layers; i++) if (topHeight / 2 ** (layers - 1 - i) <= maxHeight) best = i;
+  return best;
+}
 
 /**
  * How consumers reach their m-line in the browser. The focus must offer without sdes:mid (packages/xmpp
@@ -46,6 +74,16 @@ export class Endpoint {
   forceMute: { audio: boolean; video: boolean } = { audio: false, video: false };
   /** -1 = unlimited (jicofo-jvb.md §4.4). */
   lastN = -1;
+  readonly constraints: VideoConstraints = { received: false, defaultMaxHeight: -1, perSource: new Map(), onStage: [], selected: [] };
+  /** colibri-ws password: random, URL-safe, fixed for the endpoint's life (jicofo-jvb.md §3.4). */
+  readonly wsPassword = randomBytes(18).toString('base64url');
+  channel: ChannelSink | undefined;
+  /** Speaker order of the conference (dominant first), for last-N. */
+  speakerOrder: () => readonly string[] = () => [];
+  /** Height of the top simulcast layer the bridge assumes (see layerFor). */
+  topLayerHeight = 720;
+  #forwarded = '';
+  #allocating: Promise<void> = Promise.resolve();
   #dtlsConnectCalled = false;
   #closed = false;
   readonly createdAt = Date.now();
@@ -184,24 +222,76 @@ export class Endpoint {
     }
   }
 
-  /** Which video consumers last-N lets through: the first N in creation order (until speaker order exists). */
-  #allowedByLastN(c: EndpointConsumer): boolean {
-    if (c.kind !== 'video' || this.lastN < 0) return true;
-    const videos = [...this.consumers.values()].filter((x) => x.kind === 'video');
-    return videos.indexOf(c) < this.lastN;
+  /**
+   * The maxHeight each video consumer gets (-1 = unlimited, 0 = not forwarded): last-N over the priority order
+   * (on-stage, selected, then speakers, then the rest in creation order; jicofo-jvb.md §4.4–4.5), then the
+   * per-source and default constraints.
+   */
+  /** A (re)connected bridge channel: it has not been told the forwarded sources yet. */
+  attachChannel(channel: ChannelSink | undefined): void {
+    this.channel = channel;
+    this.#forwarded = '';
+  }
+
+  allocation(): Map<EndpointConsumer, number> {
+    const videos = [...this.consumers.values()].filter((c) => c.kind === 'video' && !c.consumer.closed);
+    const speakers = this.speakerOrder();
+    const rank = (c: EndpointConsumer): number => {
+      const onStage = this.constraints.onStage.indexOf(c.sourceName);
+      if (onStage >= 0) return onStage;
+      const selected = this.constraints.selected.indexOf(c.sourceName);
+      if (selected >= 0) return 1_000 + selected;
+      const speaker = speakers.indexOf(c.senderId);
+      if (speaker >= 0) return 2_000 + speaker;
+      return 1_000_000;
+    };
+    const ordered = videos.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i).map((x) => x.c);
+    const out = new Map<EndpointConsumer, number>();
+    ordered.forEach((c, i) => {
+      if (this.lastN >= 0 && i >= this.lastN) {
+        out.set(c, 0);
+        return;
+      }
+      const own = this.constraints.perSource.get(c.sourceName);
+      out.set(c, own ?? (this.constraints.received ? this.constraints.defaultMaxHeight : -1));
+    });
+    return out;
   }
 
   /**
-   * Resumes the consumers that should flow: only once DTLS is connected (§8.7: a keyframe request is sent on
-   * resume, wasted before the receiver can decrypt), and within last-N.
+   * Applies the allocation to the consumers: only once DTLS is connected (§8.7: resume sends a keyframe request,
+   * wasted before the receiver can decrypt). maxHeight 0 pauses; otherwise the preferred spatial layer follows
+   * maxHeight. Audio consumers always flow. Tells the receiver which video sources it now gets (ForwardedSources).
    */
-  async updateConsumers(): Promise<void> {
+  updateConsumers(): Promise<void> {
+    // Serialised: two constraint messages in a row must be applied in order.
+    const run = this.#allocating.then(() => this.#applyAllocation());
+    this.#allocating = run.catch(() => undefined);
+    return run;
+  }
+
+  async #applyAllocation(): Promise<void> {
     if (!this.mediaConnected || this.#closed) return;
+    const alloc = this.allocation();
     for (const c of this.consumers.values()) {
       if (c.consumer.closed) continue;
-      const want = this.#allowedByLastN(c);
-      if (want && c.consumer.paused) await c.consumer.resume();
-      else if (!want && !c.consumer.paused) await c.consumer.pause();
+      const maxHeight = c.kind === 'audio' ? -1 : (alloc.get(c) ?? -1);
+      if (maxHeight === 0) {
+        if (!c.consumer.paused) await c.consumer.pause();
+        continue;
+      }
+      if (c.consumer.type === 'simulcast') {
+        const layers = Number(/^L(\d+)/.exec(c.consumer.rtpParameters.encodings?.[0]?.scalabilityMode ?? '')?.[1] ?? '1');
+        const spatialLayer = maxHeight < 0 ? layers - 1 : layerFor(maxHeight, layers, this.topLayerHeight);
+        if (c.consumer.preferredLayers?.spatialLayer !== spatialLayer) await c.consumer.setPreferredLayers({ spatialLayer });
+      }
+      if (c.consumer.paused) await c.consumer.resume();
+    }
+    const forwarded = [...alloc].filter(([, h]) => h !== 0).map(([c]) => c.sourceName).sort();
+    const key = forwarded.join('\n');
+    if (key !== this.#forwarded && this.channel !== undefined) {
+      this.#forwarded = key;
+      this.channel.send({ colibriClass: 'ForwardedSources', forwardedSources: forwarded });
     }
   }
 
@@ -221,6 +311,9 @@ export class Endpoint {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // 1001 "going away": ljm stops re-dialling on it when the endpoint is alone (§5.2).
+    this.channel?.close(1001, 'endpoint expired');
+    this.channel = undefined;
     this.transport.close();
   }
 }

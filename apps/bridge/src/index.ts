@@ -8,6 +8,7 @@ import {
 } from '@hummingbird/xmpp';
 import { Gauge, Counter, Registry } from 'prom-client';
 import { BreweryMember } from './brewery.js';
+import { BridgeChannelServer } from './bridge-channel.js';
 import { ColibriService } from './colibri.js';
 import type { BridgeConfig } from './config.js';
 import { LoadMonitor } from './load.js';
@@ -19,6 +20,7 @@ export { ColibriService, type ColibriCounters } from './colibri.js';
 export { Conference } from './conference.js';
 export { Endpoint, MID_MODE } from './endpoint.js';
 export { BreweryMember } from './brewery.js';
+export { BridgeChannelServer, type BridgeChannelCounters } from './bridge-channel.js';
 export { WorkerPool, MediaWorker } from './media/worker-pool.js';
 export { LoadMonitor, type LoadSample } from './load.js';
 
@@ -54,6 +56,8 @@ export interface BridgeService extends RunningService {
   readonly connection: ClientConnection;
   readonly load: LoadMonitor;
   readonly state: ShutdownState;
+  /** The colibri-ws server, when enabled. */
+  readonly channels: BridgeChannelServer | undefined;
   /** The brewery stats as published now. */
   stats(): BridgeStats;
   /** The JVB-style flat statistics of `/colibri/stats`. */
@@ -79,12 +83,20 @@ export async function start(
 
   const pool = await WorkerPool.start({ ...config.media, workerBin: config.media.workerBin });
   lifecycle.onShutdown('mediasoup workers', () => pool.close());
+  let wsBase: string | undefined;
   const colibri = new ColibriService({
     pool,
     logger,
     refuseNewConferences: () => state.gracefulShutdown || state.shuttingDown,
+    topLayerHeight: config.video.topLayerHeight,
+    webSocketUrl: (conf, ep) =>
+      wsBase === undefined ? undefined : `${wsBase}/colibri-ws/${id}/${conf.id}/${encodeURIComponent(ep.id)}?pwd=${ep.wsPassword}`,
   });
   lifecycle.onShutdown('conferences', () => colibri.close());
+  const channels = config.websocket.enabled
+    ? new BridgeChannelServer({ bridgeId: id, colibri, host: config.websocket.host, port: config.websocket.port, logger })
+    : undefined;
+  if (channels !== undefined) lifecycle.onShutdown('colibri-ws', () => channels.close());
   const load = new LoadMonitor(pool, colibri, config.bridge.maxPacketRate);
 
   const connection = createClientConnection({
@@ -170,6 +182,8 @@ export async function start(
   counter('hb_bridge_conferences_failed_total', 'Conferences lost with their worker', () => colibri.counters.conferencesFailed);
   counter('hb_bridge_colibri_requests_total', 'COLIBRI2 requests', () => colibri.counters.requests);
   counter('hb_bridge_colibri_errors_total', 'COLIBRI2 requests answered with an error', () => colibri.counters.errors);
+  counter('hb_bridge_ws_messages_malformed_total', 'colibri-ws messages ignored as malformed', () => channels?.counters.malformed ?? 0);
+  counter('hb_bridge_ws_messages_unknown_total', 'colibri-ws messages of an unknown colibriClass', () => channels?.counters.unknown ?? 0);
   counter('hb_bridge_workers_replaced_total', 'mediasoup workers replaced after dying', () => pool.replacedWorkers);
 
   const colibriStats = (): Record<string, number | string | boolean> => {
@@ -206,6 +220,11 @@ export async function start(
       workers: pool.workers.length,
       workers_replaced: pool.replacedWorkers,
       hb_cpu_usage: load.last.cpu,
+      total_dominant_speaker_changes: [...colibri.conferences.values()].reduce((n, c) => n + c.dominantSpeakerChanges, 0),
+      total_colibri_web_socket_messages_received: channels?.counters.messagesReceived ?? 0,
+      total_colibri_web_socket_messages_sent: channels?.counters.messagesSent ?? 0,
+      hb_colibri_web_socket_messages_malformed: channels?.counters.malformed ?? 0,
+      hb_colibri_web_socket_messages_unknown: channels?.counters.unknown ?? 0,
     };
   };
 
@@ -267,6 +286,11 @@ export async function start(
   try {
     const address = await ops.listen();
     logger.info({ address, version }, `${APP_NAME}: ops server listening`);
+    if (channels !== undefined) {
+      const wsAddress = await channels.listen();
+      wsBase = config.websocket.publicUrl ?? wsAddress.replace(/^http/, 'ws');
+      logger.info({ address: wsAddress, advertised: wsBase }, 'colibri-ws listening');
+    }
     await connection.start();
     brewery.start();
     logger.info({ id, occupant: brewery.occupantJid, workers: pool.workers.length }, 'bridge started');
@@ -276,7 +300,7 @@ export async function start(
   }
 
   return {
-    id, logger, ops, lifecycle, pool, colibri, brewery, connection, load, state,
+    id, logger, ops, lifecycle, pool, colibri, brewery, connection, load, state, channels,
     stats, colibriStats, health, shutdown, setDrain,
     close: (reason?: string) => lifecycle.close(reason),
   };

@@ -72,6 +72,13 @@ describe('bridge control plane', () => {
     expect(ice?.fingerprints[0]?.value).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     const cands = (ice?.candidates ?? []).map((c) => `${c.protocol}:${c.ip}:${c.tcptype ?? '-'}`).sort();
     expect(cands).toEqual(['tcp:127.0.0.1:passive', 'udp:127.0.0.1:-']);
+    const conf = bridge.colibri.conferences.get('meeting-a');
+    const url = new URL(ice?.webSockets[0] ?? '');
+    expect(url.protocol).toBe('ws:');
+    expect(url.pathname).toBe(`/colibri-ws/${bridge.id}/${conf?.id ?? '?'}/ep1`);
+    // A random password of its own (not the ICE password, jicofo#1111), ≥ 24 URL-safe characters.
+    expect(url.searchParams.get('pwd')).toMatch(/^[A-Za-z0-9_-]{24,}$/);
+    expect(url.searchParams.get('pwd')).not.toBe(ice?.pwd);
     const media = ep?.media ?? [];
     expect(media.map((m) => m.type)).toEqual(['audio', 'video']);
     expect(media[0]?.payloadTypes.map((p) => p.name)).toEqual(['opus']);

@@ -37,6 +37,8 @@ export async function startTestBridge(prosody: ProsodyHandle, overrides: ConfigO
     },
     bridge: { statsIntervalMs: 1_000, shuttingDownDelayMs: 200, ...overrides.bridge },
     media: { workers: 1, listenIp: '127.0.0.1', udpPort: 0, tcpPort: 0, ...overrides.media },
+    websocket: { host: '127.0.0.1', port: 0, ...overrides.websocket },
+    video: { ...overrides.video },
   });
   const logger = createLogger({ name: 'bridge', level: config.log.level });
   return start(config, logger, { HB_TEST_BRIDGE_PASSWORD: password });
