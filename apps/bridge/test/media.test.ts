@@ -4,8 +4,8 @@
 // the way the focus's Jingle becomes SDP in lib-jitsi-meet. Each peer sends audio + 3-layer SSRC simulcast
 // video, and decodes the other two peers' video; the bridge's consumer counters agree with the browsers'.
 import type { ProsodyHandle } from '@hummingbird/stack';
-import type { Colibri2Media, Colibri2MediaSource, IceUdpTransport, ReceiverConsumers } from '@hummingbird/xmpp';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { ReceiverConsumers } from '@hummingbird/xmpp';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,45 +13,14 @@ import { NS, parseXmlString, StanzaError, type Element } from '@hummingbird/xmpp
 import type { BridgeService } from '../src/index.js';
 import { mutate, prng } from './support/mutate.js';
 import { startTestBridge, startTestProsody, TestFocus } from './support/harness.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, peerApplyOffer, peerClose, peerStart, peerStats, startPageServer, type PeerStats } from './support/page.js';
-import { buildOffer, parseAnswer, type RemoteSection } from './support/sdp.js';
+import { Peer } from './support/call.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, peerClose, peerStart, startPageServer } from './support/page.js';
+import { parseAnswer } from './support/sdp.js';
 import { waitFor } from './support/wait.js';
 
 const MEETING = 'acceptance-meeting-1';
 const IDS = ['aaaa1111', 'bbbb2222', 'cccc3333'] as const;
 const TIMEOUT = 60_000;
-
-/** One participant as the focus tracks it: its bridge transport, the mids of its remote sources, its page. */
-class Peer {
-  transport!: IceUdpTransport;
-  media!: Colibri2Media[];
-  readonly mids = new Map<string, string>();
-  consumers: Colibri2MediaSource[] = [];
-  #version = 0;
-  #nextMid = 2;
-  readonly sessionId = String(Date.now());
-
-  constructor(readonly id: string, readonly page: Page) {}
-
-  /** session-initiate (first) or a source-add re-offer carrying the current consumer set. */
-  async offer(first: boolean): Promise<string> {
-    const remote: RemoteSection[] = this.consumers.map((source) => {
-      let mid = this.mids.get(source.id);
-      if (mid === undefined) {
-        mid = String(this.#nextMid++);
-        this.mids.set(source.id, mid);
-      }
-      return { mid, source };
-    });
-    const sdp = buildOffer({ transport: this.transport, media: this.media, remote, sessionId: this.sessionId, version: ++this.#version });
-    expect(sdp).not.toContain('a=ice-lite');
-    return this.page.evaluate(peerApplyOffer, { sdp, first });
-  }
-
-  stats(): Promise<PeerStats> {
-    return this.page.evaluate(peerStats);
-  }
-}
 
 describe('three browsers through the bridge', () => {
   let prosody: ProsodyHandle;

@@ -48,11 +48,13 @@ interface PeerWindow {
   hbPeer?: { pc: RTCPeerConnection; stream: MediaStream };
 }
 
-export async function peerStart(opts: { width: number; height: number; frameRate: number }): Promise<void> {
+export async function peerStart(opts: { width: number; height: number; frameRate: number; audioEnabled?: boolean }): Promise<void> {
   const stream = await navigator.mediaDevices.getUserMedia({
     audio: true,
     video: { width: { exact: opts.width }, height: { exact: opts.height }, frameRate: opts.frameRate },
   });
+  // A disabled audio track still sends packets, carrying silence (audio level 127).
+  for (const t of stream.getAudioTracks()) t.enabled = opts.audioEnabled ?? true;
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
   (window as unknown as PeerWindow).hbPeer = { pc, stream };
 }
@@ -103,6 +105,15 @@ export async function peerApplyOffer(args: { sdp: string; first: boolean }): Pro
       .join('');
   }
   await pc.setLocalDescription({ type: 'answer', sdp });
+  if (args.first) {
+    // Keep the capture resolution on a busy machine: layer heights are what the constraint tests look at.
+    for (const t of pc.getTransceivers()) {
+      if (t.sender.track?.kind !== 'video') continue;
+      const p = t.sender.getParameters();
+      p.degradationPreference = 'maintain-resolution';
+      await t.sender.setParameters(p);
+    }
+  }
   return pc.localDescription?.sdp ?? '';
 }
 
