@@ -41,7 +41,10 @@ export async function startTestBridge(prosody: ProsodyHandle, overrides: ConfigO
     video: { ...overrides.video },
   });
   const logger = createLogger({ name: 'bridge', level: config.log.level });
-  return start(config, logger, { HB_TEST_BRIDGE_PASSWORD: password });
+  const bridge = await start(config, logger, { HB_TEST_BRIDGE_PASSWORD: password });
+  // IQs to the occupant JID only route once the join is confirmed (Prosody answers "Recipient not in room").
+  await waitFor('the bridge joined the brewery', () => bridge.brewery.joined, (j) => j);
+  return bridge;
 }
 
 export interface ModifyResult {
