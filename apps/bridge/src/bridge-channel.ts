@@ -32,6 +32,8 @@ export interface BridgeChannelOptions {
   readonly maxPayload?: number;
   /** WebSocket ping interval (JVB: 15 s). */
   readonly pingIntervalMs?: number;
+  /** ConnectionStats interval (JVB: 10 s). */
+  readonly connectionStatsIntervalMs?: number;
 }
 
 const MAX_PAYLOAD = 64 * 1024;
@@ -128,10 +130,23 @@ export class BridgeChannelServer {
       channel.send({ colibriClass: 'DominantSpeakerEndpointChangeEvent', dominantSpeakerEndpoint: conf.speakers[0], previousSpeakers: conf.speakers.slice(1, 11), silence: false });
     }
     endpoint.updateConsumers().catch((error: unknown) => this.#o.logger.warn({ err: error }, 'allocation failed'));
+    conf.updateSenderConstraints(endpoint);
     const ping = setInterval(() => socket.ping(), this.#o.pingIntervalMs ?? 15_000);
     ping.unref();
+    // ConnectionStats every 10 s (§5.4): the bridge's estimate of the bandwidth toward this endpoint.
+    const stats = setInterval(() => {
+      endpoint.transport
+        .getStats()
+        .then((st) => {
+          const bwe = st[0]?.availableOutgoingBitrate;
+          if (bwe !== undefined) channel.send({ colibriClass: 'ConnectionStats', estimatedDownlinkBandwidth: bwe });
+        })
+        .catch(() => undefined);
+    }, this.#o.connectionStatsIntervalMs ?? 10_000);
+    stats.unref();
     socket.on('close', () => {
       clearInterval(ping);
+      clearInterval(stats);
       if (endpoint.channel === channel) endpoint.attachChannel(undefined);
     });
     socket.on('message', (data, isBinary) => {

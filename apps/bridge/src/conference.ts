@@ -30,6 +30,8 @@ export class Conference {
   /** Dominant speaker changes since creation. */
   dominantSpeakerChanges = 0;
   #observer: types.ActiveSpeakerObserver | undefined;
+  /** Last SenderSourceConstraints sent, by `<endpoint>\n<source>`. */
+  readonly #senderConstraints = new Map<string, number>();
   topLayerHeight = 720;
 
   constructor(
@@ -74,6 +76,34 @@ export class Conference {
     await this.#observer.addProducer({ producerId: producer.id });
   }
 
+  /**
+   * SenderSourceConstraints (jitsi-client-protocol.md §5.4): per video source, the largest maxHeight any receiver
+   * is allocated (-1 = unlimited, 0 = nobody watches), sent to the sender when it changes so its browser can
+   * switch off unneeded simulcast layers.
+   */
+  updateSenderConstraints(force?: Endpoint): void {
+    // One allocation per receiver: O(endpoints × consumers) per call.
+    const needed = new Map<string, number>();
+    for (const r of this.endpoints.values()) {
+      for (const [c, h] of r.allocation()) {
+        const key = `${c.senderId}\n${c.sourceName}`;
+        const cur = needed.get(key) ?? 0;
+        needed.set(key, cur === -1 || h === -1 ? -1 : Math.max(cur, h));
+      }
+    }
+    for (const sender of this.endpoints.values()) {
+      if (sender.channel === undefined) continue;
+      for (const s of sender.sources.values()) {
+        if (s.producer.kind !== 'video') continue;
+        const key = `${sender.id}\n${s.source.id}`;
+        const max = needed.get(key) ?? 0;
+        if (this.#senderConstraints.get(key) === max && sender !== force) continue;
+        this.#senderConstraints.set(key, max);
+        sender.channel.send({ colibriClass: 'SenderSourceConstraints', sourceName: s.source.id, maxHeight: max });
+      }
+    }
+  }
+
   /** Sends a bridge-channel message to every endpoint except `exceptId`. */
   broadcast(message: Record<string, unknown>, exceptId?: string): void {
     for (const ep of this.endpoints.values()) if (ep.id !== exceptId) ep.channel?.send(message);
@@ -103,6 +133,7 @@ export class Conference {
     });
     const ep = new Endpoint(id, statsId, visitor, transport);
     ep.speakerOrder = () => this.speakers;
+    ep.onAllocated = () => this.updateSenderConstraints();
     ep.topLayerHeight = this.topLayerHeight;
     this.endpoints.set(id, ep);
     this.worker.load++;

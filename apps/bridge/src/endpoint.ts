@@ -80,6 +80,8 @@ export class Endpoint {
   channel: ChannelSink | undefined;
   /** Speaker order of the conference (dominant first), for last-N. */
   speakerOrder: () => readonly string[] = () => [];
+  /** Called after every allocation (the conference recomputes SenderSourceConstraints). */
+  onAllocated: () => void = () => undefined;
   /** Height of the top simulcast layer the bridge assumes (see layerFor). */
   topLayerHeight = 720;
   #forwarded = '';
@@ -287,6 +289,7 @@ export class Endpoint {
       }
       if (c.consumer.paused) await c.consumer.resume();
     }
+    this.onAllocated();
     const forwarded = [...alloc].filter(([, h]) => h !== 0).map(([c]) => c.sourceName).sort();
     const key = forwarded.join('\n');
     if (key !== this.#forwarded && this.channel !== undefined) {

@@ -128,4 +128,19 @@ describe('receiver constraints and dominant speaker over colibri-ws', () => {
     ch.send({ colibriClass: 'ReceiverVideoConstraints', constraints: { [SOURCE]: { maxHeight: 720 } } });
     await height(r1, ssrc1, 720, 'R1 receives again after maxHeight 720');
   }, TIMEOUT * 5);
+
+  it('tells the sender the largest height anyone needs (SenderSourceConstraints)', async () => {
+    const sender = channels.get(SENDER) as ChannelClient;
+    const told = (h: number): Promise<unknown> =>
+      waitFor(`sender told maxHeight ${h}`, () => sender.of('SenderSourceConstraints').at(-1), (m) => m?.['sourceName'] === SOURCE && m['maxHeight'] === h);
+    // R2 never sent constraints: it takes everything, so the sender must keep every layer.
+    await told(-1);
+    (channels.get(R2) as ChannelClient).send({ colibriClass: 'ReceiverVideoConstraints', constraints: { [SOURCE]: { maxHeight: 360 } } });
+    (channels.get(R1) as ChannelClient).send({ colibriClass: 'ReceiverVideoConstraints', constraints: { [SOURCE]: { maxHeight: 180 } } });
+    await told(360);
+    (channels.get(R2) as ChannelClient).send({ colibriClass: 'ReceiverVideoConstraints', constraints: { [SOURCE]: { maxHeight: 0 } } });
+    await told(180);
+    (channels.get(R1) as ChannelClient).send({ colibriClass: 'ReceiverVideoConstraints', lastN: 0 });
+    await told(0);
+  }, TIMEOUT);
 });
