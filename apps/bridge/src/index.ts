@@ -18,7 +18,7 @@ export { ROUTER_MEDIA_CODECS } from './media/codecs.js';
 export { bridgeConfig, bridgeConfigSchema, secretRef, type BridgeConfig } from './config.js';
 export { ColibriService, type ColibriCounters } from './colibri.js';
 export { Conference } from './conference.js';
-export { Endpoint, MID_MODE } from './endpoint.js';
+export { Endpoint, MID_MODE, layerFor } from './endpoint.js';
 export { BreweryMember } from './brewery.js';
 export { BridgeChannelServer, type BridgeChannelCounters } from './bridge-channel.js';
 export { WorkerPool, MediaWorker } from './media/worker-pool.js';
