@@ -3,17 +3,17 @@
 // built only from what the focus has — the COLIBRI2 transports, the router media and the consumer reports —
 // the way the focus's Jingle becomes SDP in lib-jitsi-meet. Each peer sends audio + 3-layer SSRC simulcast
 // video, and decodes the other two peers' video; the bridge's consumer counters agree with the browsers'.
-import type { ProsodyHandle } from '@hummingbird/stack';
-import type { ReceiverConsumers } from '@hummingbird/xmpp';
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NS, parseXmlString, StanzaError, type Element } from '@hummingbird/xmpp';
+import type { ProsodyHandle } from '@hummingbird/stack';
+import { NS, parseXmlString, StanzaError, type Element, type ReceiverConsumers } from '@hummingbird/xmpp';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BridgeService } from '../src/index.js';
-import { mutate, prng } from './support/mutate.js';
-import { startTestBridge, startTestProsody, TestFocus } from './support/harness.js';
 import { Peer } from './support/call.js';
+import { ChannelClient } from './support/channel.js';
+import { startTestBridge, startTestProsody, TestFocus } from './support/harness.js';
+import { mutate, prng } from './support/mutate.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, peerClose, peerStart, startPageServer } from './support/page.js';
 import { parseAnswer } from './support/sdp.js';
 import { waitFor } from './support/wait.js';
@@ -185,7 +185,7 @@ describe('three browsers through the bridge', () => {
     expect(stats).toMatchObject({ conferences: 1, participants: 3, largest_conference: 3 });
   }, 240_000);
 
-  it('answers 300 mutated COLIBRI2 samples with typed errors, and the running conference keeps its media', async () => {
+  it('answers 300 mutated COLIBRI2 samples and garbage on colibri-ws with typed errors; the conference keeps its media', async () => {
     if (remoteVideo.size !== 3) throw new Error('needs the conference of the previous test');
     const dir = join(import.meta.dirname, 'data/colibri2');
     const samples = readdirSync(dir)
@@ -212,9 +212,15 @@ describe('three browsers through the bridge', () => {
       for (const v of remoteVideo.get(peer.id) ?? []) before.set(`${peer.id}:${v}`, s.inbound.find((i) => i.ssrc === v)?.framesDecoded ?? 0);
     }
 
+    // Garbage on the bridge channel of every peer at the same time: counted, ignored, the sockets stay open.
+    const garbage = ['{', '[]', 'null', '{"colibriClass":7}', '{"colibriClass":"ReceiverVideoConstraints","constraints":[]}', '{"colibriClass":"Nope"}'];
+    const sockets = await Promise.all(peers.map((p) => ChannelClient.open(p.transport.webSockets[0] ?? '')));
+    const wsBefore = { ...(bridge.channels?.counters ?? { malformed: 0, unknown: 0 }) };
+
     const rnd = prng(0x6b1d6e);
     const outcomes = new Map<string, number>();
     for (let i = 0; i < 300; i++) {
+      if (i % 10 === 0) for (const sock of sockets) for (const g of garbage) sock.sendRaw(g);
       const variant = mutate(samples[Math.floor(rnd() * samples.length)] as Element, rnd);
       let outcome: string;
       try {
@@ -234,6 +240,12 @@ describe('three browsers through the bridge', () => {
       expect(['result', 'bad-request', 'item-not-found', 'conflict', 'feature-not-implemented', 'jid-malformed', 'service-unavailable', 'not-acceptable', 'policy-violation']).toContain(k);
     }
     expect(outcomes.get('bad-request') ?? 0).toBeGreaterThan(50);
+    const sent = 30 * sockets.length;
+    await waitFor('garbage counted', () => bridge.channels?.counters, (c) => (c?.malformed ?? 0) - wsBefore.malformed >= 5 * sent && (c?.unknown ?? 0) - wsBefore.unknown >= sent);
+    for (const sock of sockets) {
+      expect(sock.closeCode).toBeUndefined();
+      sock.close();
+    }
 
     // The conference is intact and every browser keeps decoding both remote videos.
     const conf = bridge.colibri.conferences.get(MEETING);
@@ -250,4 +262,29 @@ describe('three browsers through the bridge', () => {
     const hc = await focus.connection.caller.request('get', bridge.brewery.occupantJid, parseXmlString(`<healthcheck xmlns="${NS.HEALTHCHECK}"/>`));
     expect(hc.attrs.type).toBe('result');
   }, 240_000);
+
+  it('force-mute stops an endpoint\'s video at the bridge and lifting it brings the video back', async () => {
+    const [a, , c] = peers as [Peer, Peer, Peer];
+    const cVideo = a.consumers.find((x) => x.type === 'video' && x.sources[0]?.owner === c.id)?.sources[0]?.ssrc ?? 0;
+    const bVideo = a.consumers.find((x) => x.type === 'video' && x.sources[0]?.owner === IDS[1])?.sources[0]?.ssrc ?? 0;
+    const at = (s: Awaited<ReturnType<Peer['stats']>>, ssrc: number): { packets: number; frames: number } => {
+      const i = s.inbound.find((x) => x.ssrc === ssrc);
+      return { packets: i?.packetsReceived ?? 0, frames: i?.framesDecoded ?? 0 };
+    };
+    const mute = (video: boolean): Promise<unknown> =>
+      focus.modifyRaw(bridge, parseXmlString(`<conference-modify xmlns="${NS.COLIBRI2}" meeting-id="${MEETING}"><endpoint id="${c.id}"><force-mute audio="false" video="${String(video)}"/></endpoint></conference-modify>`));
+
+    await mute(true);
+    const producer = bridge.colibri.conferences.get(MEETING)?.endpoints.get(c.id)?.sources.get(`${c.id}-v0`)?.producer;
+    expect(producer?.paused).toBe(true);
+    const s0 = await a.stats();
+    // While B's video keeps decoding at A for ≥ 15 more frames, C's packet counter at A stands still.
+    await waitFor('A keeps decoding B', () => a.stats(), (s) => at(s, bVideo).frames >= at(s0, bVideo).frames + 15, { timeoutMs: TIMEOUT, intervalMs: 250 });
+    const s1 = await a.stats();
+    expect(at(s1, cVideo).packets - at(s0, cVideo).packets, 'C video packets at A while force-muted (in flight at most)').toBeLessThanOrEqual(5);
+
+    await mute(false);
+    expect(producer?.paused).toBe(false);
+    await waitFor('A decodes C again', () => a.stats(), (s) => at(s, cVideo).frames >= at(s1, cVideo).frames + 10, { timeoutMs: TIMEOUT, intervalMs: 250 });
+  }, TIMEOUT * 2);
 });
