@@ -134,6 +134,8 @@ describe('bridge control plane', () => {
     await focus.modify(bridge, { meetingId: 'meeting-d', endpoints: [{ ...endpoint('ep2'), media: [] }], relays: [] });
     const muted = await focus.modifyRaw(bridge, parseXmlString(`<conference-modify xmlns="${C2}" meeting-id="meeting-d"><endpoint id="ep1"><force-mute audio="true" video="true"/></endpoint><endpoint id="gone"><force-mute audio="true"/></endpoint></conference-modify>`));
     expect(muted.modified.endpoints.map((e) => e.id)).toEqual(['ep1', 'gone']);
+    await focus.modifyRaw(bridge, parseXmlString(`<conference-modify xmlns="${C2}" meeting-id="meeting-d"><endpoint id="ep2"><initial-last-n value="1"/></endpoint></conference-modify>`));
+    expect(bridge.colibri.conferences.get('meeting-d')?.endpoints.get('ep2')?.lastN).toBe(1);
     expect(bridge.colibri.conferences.get('meeting-d')?.endpoints.get('ep1')?.forceMute).toEqual({ audio: true, video: true });
     const exp = await focus.modifyRaw(bridge, parseXmlString(`<conference-modify xmlns="${C2}" meeting-id="meeting-d"><endpoint id="ep1" expire="true"/></conference-modify>`));
     expect(exp.modified.endpoints).toEqual([{ id: 'ep1', expire: true }]);
@@ -159,9 +161,13 @@ describe('bridge control plane', () => {
     expect(res.statusCode).toBe(200);
     await waitFor('drain=true in the brewery', () => focus.stats.get(nick)?.drain, (d) => d === true, { timeoutMs: 800 });
     bridge.connection.dropConnectionForTesting();
+    // /about/health names the reason while the bridge is out of the brewery.
+    const unhealthy = await waitFor('unhealthy while disconnected', () => bridge.health(), (h) => h.status === 'unhealthy', { timeoutMs: 5_000 });
+    expect(unhealthy.status === 'unhealthy' ? unhealthy.reasons.join('; ') : '').toMatch(/XMPP connection is|brewery/);
     await waitFor('bridge leaves the brewery', () => focus.stats.has(nick), (h) => !h, { timeoutMs: 30_000 });
     await waitFor('bridge back in the brewery', () => focus.stats.get(nick), (s) => s?.drain === true, { timeoutMs: 30_000 });
     expect(bridge.brewery.joined).toBe(true);
+    await waitFor('healthy again', () => bridge.health().status, (st) => st === 'ok');
     await bridge.ops.inject({ method: 'POST', url: '/colibri/drain/disable' });
     await waitFor('drain=false in the brewery', () => focus.stats.get(nick)?.drain, (d) => d === false, { timeoutMs: 800 });
   }, 70_000);

@@ -180,6 +180,10 @@ describe('three browsers through the bridge', () => {
       for (const c of consumers) expect(c.consumer.paused).toBe(false);
     }
 
+    // Load measurement sees the forwarded packets (stress from packet rate, jicofo-jvb.md §4.8).
+    const load = await waitFor('load sample with traffic', () => bridge.load.last, (l) => l.packetRate > 0 && l.packetsSent > 0, { timeoutMs: 10_000 });
+    expect(load.stress).toBeGreaterThan(0);
+
     // The stats the focus sees reflect the conference.
     const stats = (await bridge.ops.inject('/colibri/stats')).json<Record<string, unknown>>();
     expect(stats).toMatchObject({ conferences: 1, participants: 3, largest_conference: 3 });
