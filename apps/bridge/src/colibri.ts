@@ -74,7 +74,7 @@ export class ColibriService {
     if (req.create === true) {
       if (conference !== undefined) {
         const replay = conference.createReplies.get(requestText);
-        if (replay !== undefined) return parseXmlString(replay);
+        if (replay !== undefined) return parseXmlString(replay.reply);
         throw colibri2StanzaError('conference_already_exists', `conference ${req.meetingId} already exists`);
       }
       if (this.#options.refuseNewConferences()) throw colibri2StanzaError('graceful_shutdown', 'the bridge is shutting down');
@@ -87,9 +87,10 @@ export class ColibriService {
     return conf.serialize(async () => {
       if (conf.closed) throw colibri2StanzaError('conference_not_found', `conference ${req.meetingId} has ended`);
       const replay = conf.createReplies.get(requestText);
-      if (replay !== undefined) return parseXmlString(replay);
+      if (replay !== undefined) return parseXmlString(replay.reply);
       const reply = await this.#modify(conf, req);
-      if (req.create === true || req.endpoints.some((e) => e.create === true)) conf.createReplies.set(requestText, reply.toString());
+      const created = req.endpoints.filter((e) => e.create === true).map((e) => e.id);
+      if (created.length > 0 && !conf.closed) conf.createReplies.set(requestText, { reply: reply.toString(), endpointIds: created });
       return reply;
     });
   }

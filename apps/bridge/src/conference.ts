@@ -23,8 +23,11 @@ export class Conference {
   #closed = false;
   /** Requests are processed in order per conference (jicofo-jvb.md §3.1). */
   #queue: Promise<unknown> = Promise.resolve();
-  /** Replies to create requests, by the request's text: a repeated create gets the same answer. */
-  readonly createReplies = new Map<string, string>();
+  /**
+   * Replies to create requests, by the request's text: a repeated create gets the same answer. An entry lives as
+   * long as the endpoints it created (a later create with that id is a new endpoint).
+   */
+  readonly createReplies = new Map<string, { readonly reply: string; readonly endpointIds: readonly string[] }>();
   /** Endpoint ids by speech activity, dominant first (jicofo-jvb.md §4.4). */
   speakers: string[] = [];
   /** Dominant speaker changes since creation. */
@@ -200,6 +203,7 @@ export class Conference {
     ep.close();
     this.endpoints.delete(id);
     this.speakers = this.speakers.filter((s) => s !== id);
+    for (const [k, v] of this.createReplies) if (v.endpointIds.includes(id)) this.createReplies.delete(k);
     this.worker.load = Math.max(0, this.worker.load - 1);
     return affected;
   }

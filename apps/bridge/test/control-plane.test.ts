@@ -99,6 +99,11 @@ describe('bridge control plane', () => {
     const err = await focus.modifyError(bridge, parseXmlString(`<conference-modify xmlns="${C2}" meeting-id="meeting-b" create="true"><endpoint id="other" create="true"><transport/><capability name="source-names"/></endpoint></conference-modify>`));
     expect(err.condition).toBe('conflict');
     expect(colibri2ReasonOf(err)).toBe('conference_already_exists');
+    // Once the endpoint expired, the same create is a new endpoint (a new transport), not a replay.
+    await focus.modifyRaw(bridge, parseXmlString(`<conference-modify xmlns="${C2}" meeting-id="meeting-b"><endpoint id="ep2" create="true"><transport/><capability name="source-names"/></endpoint></conference-modify>`));
+    await focus.modifyRaw(bridge, parseXmlString(`<conference-modify xmlns="${C2}" meeting-id="meeting-b"><endpoint id="ep1" expire="true"/></conference-modify>`));
+    const fresh = await focus.modify(bridge, { meetingId: 'meeting-b', endpoints: [endpoint('ep1')], relays: [] });
+    expect(fresh.modified.endpoints[0]?.transport?.iceUdp?.ufrag).not.toBe(first.modified.endpoints[0]?.transport?.iceUdp?.ufrag);
     const dup = await focus.modifyError(bridge, parseXmlString(`<conference-modify xmlns="${C2}" meeting-id="meeting-b"><endpoint id="ep1" create="true"><transport/><capability name="source-names"/></endpoint></conference-modify>`));
     expect(dup.condition).toBe('conflict');
   });
@@ -148,6 +153,18 @@ describe('bridge control plane', () => {
     await focus.modify(bridge, create('meeting-e', endpoint('ep1')));
     await focus.modifyRaw(bridge, parseXmlString(`<conference-modify xmlns="${C2}" meeting-id="meeting-e" expire="true"/>`));
     expect(bridge.colibri.conferences.has('meeting-e')).toBe(false);
+  });
+
+  it('restarts ICE in place: new credentials in the answer, same endpoint', async () => {
+    const created = await focus.modify(bridge, create('meeting-i', endpoint('ep1')));
+    const before = created.modified.endpoints[0]?.transport?.iceUdp;
+    const res = await focus.modifyRaw(bridge, parseXmlString(`<conference-modify xmlns="${C2}" meeting-id="meeting-i"><endpoint id="ep1"><transport ice-restart="true"/></endpoint></conference-modify>`));
+    const after = res.modified.endpoints[0]?.transport?.iceUdp;
+    expect(after?.ufrag).toBeDefined();
+    expect(after?.ufrag).not.toBe(before?.ufrag);
+    expect(after?.pwd).not.toBe(before?.pwd);
+    expect(after?.fingerprints[0]?.value).toBe(before?.fingerprints[0]?.value);
+    expect(after?.webSockets).toEqual(before?.webSockets);
   });
 
   it('answers the healthcheck IQ', async () => {
