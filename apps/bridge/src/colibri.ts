@@ -219,7 +219,7 @@ export class ColibriService {
 
     let transportResult: Colibri2EndpointResult['transport'];
     if (ep.transport?.iceRestart === true && ep.create !== true) {
-      await endpoint.transport.restartIce();
+      await endpoint.webRtc.restartIce();
       transportResult = { iceUdp: this.#iceUdp(conf, endpoint) };
     }
     if (ep.transport?.iceUdp !== undefined) await endpoint.connectDtls(ep.transport.iceUdp);
@@ -249,7 +249,7 @@ export class ColibriService {
 
   #iceUdp(conf: Conference, endpoint: Endpoint): ReturnType<typeof iceUdpTransportFromMediasoup> {
     const url = this.#options.webSocketUrl?.(conf, endpoint);
-    return iceUdpTransportFromMediasoup(endpoint.transport, url === undefined ? {} : { webSocketUrl: url });
+    return iceUdpTransportFromMediasoup(endpoint.webRtc, url === undefined ? {} : { webSocketUrl: url });
   }
 
   /** The router's payload types and extension ids, as the focus must offer them (§8.3), without sdes:mid (§8.4). */

@@ -126,25 +126,30 @@ export class Conference {
     });
   }
 
-  async createEndpoint(id: string, statsId: string | undefined, visitor: boolean): Promise<Endpoint> {
-    const transport = await this.router.createWebRtcTransport({
-      webRtcServer: this.worker.webRtcServer,
-      enableUdp: true,
-      enableTcp: true,
-      preferUdp: true,
-      appData: { endpointId: id },
-    });
+  /** `plain`: an existing PlainTransport on this router instead of a WebRtcTransport (the forwarding benchmark). */
+  async createEndpoint(id: string, statsId: string | undefined, visitor: boolean, plain?: types.PlainTransport): Promise<Endpoint> {
+    const transport =
+      plain ??
+      (await this.router.createWebRtcTransport({
+        webRtcServer: this.worker.webRtcServer,
+        enableUdp: true,
+        enableTcp: true,
+        preferUdp: true,
+        appData: { endpointId: id },
+      }));
     const ep = new Endpoint(id, statsId, visitor, transport);
     ep.speakerOrder = () => this.speakers;
     ep.onAllocated = () => this.updateSenderConstraints();
     ep.topLayerHeight = this.topLayerHeight;
     this.endpoints.set(id, ep);
     this.worker.load++;
-    transport.on('dtlsstatechange', (state) => {
-      if (state === 'connected') {
-        ep.updateConsumers().catch((error: unknown) => this.logger.warn({ err: error, endpoint: id }, 'resuming consumers failed'));
-      }
-    });
+    if ('dtlsState' in transport) {
+      transport.on('dtlsstatechange', (state) => {
+        if (state === 'connected') {
+          ep.updateConsumers().catch((error: unknown) => this.logger.warn({ err: error, endpoint: id }, 'resuming consumers failed'));
+        }
+      });
+    }
     return ep;
   }
 

@@ -94,8 +94,15 @@ export class Endpoint {
     readonly id: string,
     readonly statsId: string | undefined,
     readonly visitor: boolean,
-    readonly transport: types.WebRtcTransport,
+    /** A WebRtcTransport for every COLIBRI2 endpoint; a PlainTransport only in the forwarding benchmark. */
+    readonly transport: types.WebRtcTransport | types.PlainTransport,
   ) {}
+
+  /** The endpoint's WebRtcTransport (every endpoint COLIBRI2 creates has one). */
+  get webRtc(): types.WebRtcTransport {
+    if (!('iceParameters' in this.transport)) throw new TypeError(`endpoint ${this.id} has no WebRtcTransport`);
+    return this.transport;
+  }
 
   get closed(): boolean {
     return this.#closed;
@@ -103,7 +110,8 @@ export class Endpoint {
 
   /** DTLS is up: consumers may be resumed (jitsi-client-protocol.md §8.7). */
   get mediaConnected(): boolean {
-    return this.transport.dtlsState === 'connected';
+    const t = this.transport;
+    return 'dtlsState' in t ? t.dtlsState === 'connected' : t.tuple.remoteIp !== undefined;
   }
 
   addMedia(list: readonly Colibri2Media[]): void {
@@ -151,7 +159,7 @@ export class Endpoint {
     }
     if (this.#dtlsConnectCalled) return;
     this.#dtlsConnectCalled = true;
-    await this.transport.connect({ dtlsParameters: params });
+    await this.webRtc.connect({ dtlsParameters: params });
   }
 
   /**
