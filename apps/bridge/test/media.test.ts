@@ -291,4 +291,27 @@ describe('three browsers through the bridge', () => {
     expect(producer?.paused).toBe(false);
     await waitFor('A decodes C again', () => a.stats(), (s) => at(s, cVideo).frames >= at(s1, cVideo).frames + 10, { timeoutMs: TIMEOUT, intervalMs: 250 });
   }, TIMEOUT * 2);
+
+  it('a worker killed mid-call: the conference is reported failed, the worker replaced, new conferences work', async () => {
+    const conf = bridge.colibri.conferences.get(MEETING);
+    const pid = conf?.worker.pid ?? 0;
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGKILL');
+    await waitFor('conference-failed at the focus', () => focus.failures, (f) => f.some((x) => x.meetingId === MEETING), { timeoutMs: TIMEOUT });
+    expect(focus.failures).toEqual([{ meetingId: MEETING, reason: 'worker-died' }]);
+    await waitFor('successor worker', () => bridge.pool.workers.map((w) => w.pid), (p) => p.length === 1 && p[0] !== pid, { timeoutMs: TIMEOUT });
+    // The browsers' media is gone with the worker (their re-invite is the focus's job).
+    const a = peers[0] as Peer;
+    const s0 = await a.stats();
+    await waitFor('health back to ok', () => bridge.health().status, (h) => h === 'ok', { timeoutMs: TIMEOUT });
+    const res = await focus.modify(bridge, {
+      meetingId: 'after-the-crash', create: true,
+      endpoints: [{ id: 'eeee5555', create: true, media: [], transport: {}, sources: [], capabilities: ['source-names'] }],
+      relays: [],
+    });
+    expect(res.modified.endpoints[0]?.transport?.iceUdp?.candidates.length).toBeGreaterThan(0);
+    const s1 = await a.stats();
+    const received = (s: typeof s0): number => s.inbound.reduce((n, i) => n + i.packetsReceived, 0);
+    expect(received(s1) - received(s0), 'no media from a dead worker').toBeLessThanOrEqual(5);
+  }, TIMEOUT * 3);
 });
