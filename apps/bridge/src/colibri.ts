@@ -18,6 +18,8 @@ export interface ColibriOptions {
   readonly logger: ConferenceLogger & { info(object: object, message: string): void };
   /** True while the bridge refuses new conferences (graceful shutdown, §4.9). */
   readonly refuseNewConferences: () => boolean;
+  /** Expire an endpoint that has not connected / stayed disconnected this long (default 60 s, JVB's 1 min). */
+  readonly endpointTimeoutMs?: number;
   /** Height of the top simulcast layer (receiver maxHeight → spatial layer); default 720. */
   readonly topLayerHeight?: number;
   /** The colibri-ws URL for one endpoint, or undefined when the bridge channel is not offered. */
@@ -30,6 +32,8 @@ export interface ColibriCounters {
   conferencesCompleted: number;
   conferencesFailed: number;
   endpointsCreated: number;
+  /** Endpoints the bridge expired itself (never connected, ICE lost, DTLS failed). */
+  endpointsExpired: number;
   requests: number;
   errors: number;
 }
@@ -42,7 +46,7 @@ export class ColibriService {
   /** Meeting ids whose creation is in progress (two concurrent creates must not both build a router). */
   readonly #creating = new Map<string, Promise<Conference>>();
   readonly counters: ColibriCounters = {
-    conferencesCreated: 0, conferencesCompleted: 0, conferencesFailed: 0, endpointsCreated: 0, requests: 0, errors: 0,
+    conferencesCreated: 0, conferencesCompleted: 0, conferencesFailed: 0, endpointsCreated: 0, endpointsExpired: 0, requests: 0, errors: 0,
   };
 
   constructor(options: ColibriOptions) {
@@ -205,7 +209,47 @@ export class ColibriService {
   async #createEndpoint(conf: Conference, ep: Colibri2Endpoint): Promise<Endpoint> {
     const endpoint = await conf.createEndpoint(ep.id, ep.statsId, ep.mucRole === 'visitor');
     this.counters.endpointsCreated++;
+    this.#watch(conf, endpoint);
     return endpoint;
+  }
+
+  /**
+   * Endpoint expiry by the bridge (jicofo-jvb.md §4.9): not connected within the timeout, ICE disconnected for the
+   * timeout, or DTLS failed. Runs in the conference's request order; the focus is not told (JVB does not either;
+   * it learns from the client or from a later unknown_endpoint).
+   */
+  #watch(conf: Conference, endpoint: Endpoint): void {
+    const t = endpoint.transport;
+    if (!('iceState' in t)) return;
+    const timeoutMs = this.#options.endpointTimeoutMs ?? 60_000;
+    const expire = (reason: string): void => {
+      void conf
+        .serialize(async () => {
+          if (conf.closed || conf.endpoints.get(endpoint.id) !== endpoint) return;
+          const affected = conf.expireEndpoint(endpoint.id);
+          this.counters.endpointsExpired++;
+          this.#options.logger.info({ meetingId: conf.meetingId, endpoint: endpoint.id, reason }, 'endpoint expired by the bridge');
+          for (const r of affected) await r.updateConsumers();
+          if (conf.endpoints.size === 0) this.#expireConference(conf, 'no endpoints left');
+        })
+        .catch((error: unknown) => this.#options.logger.warn({ err: error, endpoint: endpoint.id }, 'endpoint expiry failed'));
+    };
+    let timer: NodeJS.Timeout | undefined = setTimeout(() => {
+      if (!endpoint.mediaConnected) expire(`ICE/DTLS not connected within ${timeoutMs} ms`);
+    }, timeoutMs);
+    timer.unref();
+    t.on('icestatechange', (state) => {
+      clearTimeout(timer);
+      timer = undefined;
+      if (state === 'disconnected') {
+        timer = setTimeout(() => expire(`ICE disconnected for ${timeoutMs} ms`), timeoutMs);
+        timer.unref();
+      }
+    });
+    t.on('dtlsstatechange', (state) => {
+      if (state === 'failed') expire('DTLS failed');
+    });
+    t.observer.once('close', () => clearTimeout(timer));
   }
 
   async #updateEndpoint(conf: Conference, endpoint: Endpoint, ep: Colibri2Endpoint, changed: Set<Endpoint>): Promise<Colibri2EndpointResult> {

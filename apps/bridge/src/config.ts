@@ -50,6 +50,12 @@ export const bridgeConfigSchema = z.object({
       release: z.string().min(1).optional().describe('Appended to the version for the focus\'s version matching (JVB version.release).'),
       statsIntervalMs: z.number().int().min(500).max(60_000).default(5_000).describe('Brewery presence is published at least this often (JVB default 5 s).'),
       initialDrain: z.boolean().default(false).describe('Start drained (the focus prefers other bridges).'),
+      endpointTimeoutMs: z
+        .number()
+        .int()
+        .min(100)
+        .default(60_000)
+        .describe('An endpoint whose ICE/DTLS has not connected this long after creation, or whose ICE stayed\ndisconnected this long, is expired by the bridge (JVB: 1 min). The focus is not told (as with JVB).'),
       shuttingDownDelayMs: z
         .number()
         .int()
@@ -63,7 +69,7 @@ export const bridgeConfigSchema = z.object({
         .default(50_000)
         .describe('Packets per second (in + out) that count as stress 1.0 (jicofo-jvb.md §4.8 packet-rate).'),
     })
-    .default({ statsIntervalMs: 5_000, initialDrain: false, shuttingDownDelayMs: 60_000, maxPacketRate: 50_000 })
+    .default({ statsIntervalMs: 5_000, initialDrain: false, endpointTimeoutMs: 60_000, shuttingDownDelayMs: 60_000, maxPacketRate: 50_000 })
     .describe('Identity and load reporting.'),
   media: z
     .object({

@@ -89,6 +89,7 @@ export async function start(
     logger,
     refuseNewConferences: () => state.gracefulShutdown || state.shuttingDown,
     topLayerHeight: config.video.topLayerHeight,
+    endpointTimeoutMs: config.bridge.endpointTimeoutMs,
     webSocketUrl: (conf, ep) =>
       wsBase === undefined ? undefined : `${wsBase}/colibri-ws/${id}/${conf.id}/${encodeURIComponent(ep.id)}?pwd=${ep.wsPassword}`,
   });
@@ -205,6 +206,7 @@ export async function start(
       total_conferences_completed: colibri.counters.conferencesCompleted,
       total_failed_conferences: colibri.counters.conferencesFailed,
       total_participants: colibri.counters.endpointsCreated,
+      hb_endpoints_expired_by_bridge: colibri.counters.endpointsExpired,
       graceful_shutdown: state.gracefulShutdown,
       shutting_down: state.shuttingDown,
       drain: state.drain,

@@ -213,6 +213,19 @@ describe('bridge control plane', () => {
     }
   }, 60_000);
 
+  it('expires an endpoint that never connects, and the conference with it', async () => {
+    const b3 = await startTestBridge(prosody, { bridge: { endpointTimeoutMs: 300 } });
+    try {
+      await focus.modify(b3, create('meeting-x', endpoint('ep1')));
+      await waitFor('endpoint expired by the bridge', () => b3.colibri.counters.endpointsExpired, (n) => n === 1, { timeoutMs: 10_000 });
+      expect(b3.colibri.conferences.has('meeting-x')).toBe(false);
+      const err = await focus.modifyError(b3, parseXmlString(`<conference-modify xmlns="${C2}" meeting-id="meeting-x"><endpoint id="ep1"><sources/></endpoint></conference-modify>`));
+      expect(colibri2ReasonOf(err)).toBe('conference_not_found');
+    } finally {
+      await b3.close('test end');
+    }
+  }, 30_000);
+
   it('rejects MEDIA_AUDIO-less sources but the error leaves the running conference intact', async () => {
     await focus.modify(bridge, create('meeting-f', endpoint('ep1')));
     const err = await focus.modifyError(bridge, parseXmlString(`<conference-modify xmlns="${C2}" meeting-id="meeting-f"><endpoint id="ep1"><sources><media-source type="audio" id="ep1-a0"><source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="11"/></media-source></sources></endpoint></conference-modify>`));
