@@ -29,6 +29,7 @@ export class BreweryMember {
   #pending: NodeJS.Immediate | undefined;
   #lastPublishedAt = 0;
   #stopped = false;
+  #started = false;
   /** Presences published since start (for tests and metrics). */
   published = 0;
 
@@ -36,6 +37,9 @@ export class BreweryMember {
     this.#o = options;
     this.#room = formatJid(bareJid(parseJid(options.breweryJid)));
     options.connection.on('stanza', (s) => this.#onStanza(s));
+    options.connection.on('online', () => {
+      if (this.#started) this.#join();
+    });
     // A new session (prosody.md §3.4 item 3): every MUC membership is gone, join again.
     options.connection.on('reconnected', () => {
       this.#joined = false;
@@ -63,8 +67,10 @@ export class BreweryMember {
     return this.#lastPublishedAt === 0 ? Infinity : Date.now() - this.#lastPublishedAt;
   }
 
+  /** Joins now if the connection is online, else as soon as it is; then publishes every interval. */
   start(): void {
-    this.#join();
+    this.#started = true;
+    if (this.#o.connection.state === 'online') this.#join();
     this.#timer = setInterval(() => this.#publish(false), this.#o.intervalMs);
     this.#timer.unref();
   }

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import {
   createLogger, Lifecycle, OpsServer, readPackageVersion, type HealthReport, type Logger, type RunningService,
 } from '@hummingbird/service';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  buildConferenceFailed, createClientConnection, NS, StanzaError, type BridgeStats, type ClientConnection,
+  backoffDelay, buildConferenceFailed, createClientConnection, NS, StanzaError, type BridgeStats, type ClientConnection,
 } from '@hummingbird/xmpp';
 import { Gauge, Counter, Registry } from 'prom-client';
 import { BreweryMember } from './brewery.js';
@@ -293,8 +294,23 @@ export async function start(
       wsBase = config.websocket.publicUrl ?? wsAddress.replace(/^http/, 'ws');
       logger.info({ address: wsAddress, advertised: wsBase }, 'colibri-ws listening');
     }
-    await connection.start();
     brewery.start();
+    // Like JVB, a bridge started before Prosody keeps trying (health says why meanwhile); reconnects after a
+    // successful start are the connection's own business.
+    const stopRetry = new AbortController();
+    lifecycle.onShutdown('xmpp start retry', () => stopRetry.abort());
+    void (async () => {
+      for (let attempt = 0; !stopRetry.signal.aborted; attempt++) {
+        try {
+          await connection.start();
+          return;
+        } catch (error) {
+          if (stopRetry.signal.aborted) return;
+          logger.warn({ err: error, attempt }, 'XMPP connection failed; retrying');
+          await sleep(backoffDelay(attempt, { initialMs: 500, maxMs: 30_000 }), undefined, { signal: stopRetry.signal }).catch(() => undefined);
+        }
+      }
+    })();
     logger.info({ id, occupant: brewery.occupantJid, workers: pool.workers.length }, 'bridge started');
   } catch (error) {
     await lifecycle.close('start failed');
