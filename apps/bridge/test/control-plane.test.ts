@@ -119,6 +119,7 @@ describe('bridge control plane', () => {
       { xml: `<conference-modify xmlns="${C2}" meeting-id="meeting-c"><relay id="r1" create="true"><transport/></relay></conference-modify>`, condition: 'feature-not-implemented' },
       { xml: `<conference-modify xmlns="${C2}" meeting-id="meeting-c"><endpoint id="e3" create="true"><transport><sctp/></transport><capability name="source-names"/></endpoint></conference-modify>`, condition: 'feature-not-implemented' },
       { xml: `<conference-modify xmlns="${C2}"><endpoint id="x"/></conference-modify>`, condition: 'bad-request' },
+      { xml: `<conference-modify xmlns="${C2}" meeting-id="meeting-c"><endpoint id="v1" create="true" muc-role="visitor">${MEDIA_AUDIO}<transport/><sources><media-source type="audio" id="v1-a0"><source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="5"/></media-source></sources><capability name="source-names"/></endpoint></conference-modify>`, condition: 'bad-request' },
       { xml: `<conference-modify xmlns="${C2}" meeting-id="m" create="true" name="not a jid@@"/>`, condition: 'bad-request' },
       { xml: `<conference-modify xmlns="${C2}" meeting-id="meeting-c"><endpoint id="ep1"><sources><media-source type="video" id="ep1-v0"><source xmlns="urn:xmpp:jingle:apps:rtp:ssma:0" ssrc="1"/></media-source></sources></endpoint></conference-modify>`, condition: 'bad-request' },
     ];
