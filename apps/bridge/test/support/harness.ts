@@ -23,7 +23,7 @@ export async function startTestProsody(): Promise<ProsodyHandle> {
 export type ConfigOverrides = { [K in keyof BridgeConfig]?: Partial<BridgeConfig[K]> };
 
 /** Starts a bridge with its own account (registered through the harness) in the brewery. */
-export async function startTestBridge(prosody: ProsodyHandle, overrides: ConfigOverrides = {}): Promise<BridgeService> {
+export async function startTestBridge(prosody: ProsodyHandle, overrides: ConfigOverrides = {}, opts: { waitForJoin?: boolean } = {}): Promise<BridgeService> {
   const user = `jvb-${randomBytes(3).toString('hex')}`;
   const password = randomBytes(12).toString('hex');
   await prosody.register(user, AUTH, password);
@@ -43,7 +43,7 @@ export async function startTestBridge(prosody: ProsodyHandle, overrides: ConfigO
   const logger = createLogger({ name: 'bridge', level: config.log.level });
   const bridge = await start(config, logger, { HB_TEST_BRIDGE_PASSWORD: password });
   // IQs to the occupant JID only route once the join is confirmed (Prosody answers "Recipient not in room").
-  await waitFor('the bridge joined the brewery', () => bridge.brewery.joined, (j) => j);
+  if (opts.waitForJoin ?? true) await waitFor('the bridge joined the brewery', () => bridge.brewery.joined, (j) => j);
   return bridge;
 }
 
