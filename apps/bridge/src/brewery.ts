@@ -71,7 +71,8 @@ export class BreweryMember {
   start(): void {
     this.#started = true;
     if (this.#o.connection.state === 'online') this.#join();
-    this.#timer = setInterval(() => this.#publish(false), this.#o.intervalMs);
+    // Not in the room (join refused, e.g. the nickname is taken): try to join again every interval.
+    this.#timer = setInterval(() => this.#publish(!this.#joined), this.#o.intervalMs);
     this.#timer.unref();
   }
 

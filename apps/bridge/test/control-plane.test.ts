@@ -214,19 +214,23 @@ describe('bridge control plane', () => {
     }
   }, 60_000);
 
-  it('reports a refused brewery join (nickname taken) in /about/health, and the first bridge stays', async () => {
-    const nick = bridge.brewery.occupantJid.split('/')[1] ?? '';
+  it('reports a refused brewery join (nickname taken) in /about/health, and joins once the name is free', async () => {
+    const first = await startTestBridge(prosody);
+    const nick = first.brewery.occupantJid.split('/')[1] ?? '';
     const twin = await startTestBridge(prosody, { xmpp: { nickname: nick } }, { waitForJoin: false });
     try {
       const h = await waitFor('twin unhealthy', () => twin.health(), (x) => x.status === 'unhealthy' && x.reasons.some((r) => r.includes('join refused')), { timeoutMs: 10_000 });
       expect(h.status === 'unhealthy' ? h.reasons : []).toContain('brewery join refused: conflict');
       expect((await twin.ops.inject('/about/health')).statusCode).toBe(503);
-      expect(focus.stats.has(nick)).toBe(true);
-      expect(bridge.health().status).toBe('ok');
+      expect(first.health().status).toBe('ok');
+      await first.close('make room');
+      await waitFor('twin joins after the first left', () => twin.brewery.joined, (j) => j, { timeoutMs: 10_000 });
+      await waitFor('twin healthy', () => twin.health().status, (st) => st === 'ok', { timeoutMs: 10_000 });
     } finally {
+      await first.close('test end');
       await twin.close('test end');
     }
-  }, 30_000);
+  }, 40_000);
 
   it('expires an endpoint that never connects, and the conference with it', async () => {
     const b3 = await startTestBridge(prosody, { bridge: { endpointTimeoutMs: 300 } });
