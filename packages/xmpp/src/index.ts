@@ -38,6 +38,14 @@ export {
   type Colibri2RelayEndpoint, type Colibri2Media, type Colibri2MediaSource, type Colibri2Transport, type Colibri2Sctp,
   type Colibri2ForceMute, type Colibri2Connect, type Colibri2Error, type Colibri2ErrorReason, type Colibri2MediaType,
 } from './stanzas/colibri2.js';
+export {
+  parseMedia, buildMedia, parseMediaSource, buildMediaSource,
+} from './stanzas/colibri2.js';
+export {
+  CONSUMERS_NS, parseConsumerReport, buildConsumerReport, consumerReportOf, BRIDGE_EVENTS_NS, CONFERENCE_FAILURE_REASONS,
+  parseConferenceFailed, buildConferenceFailed,
+  type ReceiverConsumers, type ConferenceFailed, type ConferenceFailureReason,
+} from './stanzas/colibri2-consumers.js';
 export { parseBridgeStats, buildBridgeStats, type BridgeStats, type BridgeStat } from './stanzas/brewery.js';
 export {
   parseServicesRequest, buildServicesRequest, parseServicesResponse, buildServicesResponse,

@@ -134,6 +134,12 @@ export interface Colibri2EndpointResult {
   readonly expire?: boolean;
   /** Only on create, or on an accepted ICE restart (§3.4). */
   readonly transport?: Colibri2Transport;
+  /**
+   * Hummingbird addition (additive; Jicofo ignores it): on create, the payload types and header-extension ids of
+   * the conference's router, so the focus builds its offer from the bridge's own numbers
+   * (jitsi-client-protocol.md §8.3). Same `<media>` shape as in the request.
+   */
+  readonly media?: readonly Colibri2Media[];
 }
 
 export interface ConferenceModified {
@@ -147,7 +153,7 @@ function list<T>(parent: Element, name: string, ns: string, path: string, parse:
   return children(parent, name, ns).map((c, i) => parse(c, `${path}/${name}[${i}]`));
 }
 
-function parseMedia(e: Element, path: string): Colibri2Media {
+export function parseMedia(e: Element, path: string): Colibri2Media {
   return {
     type: reqEnum(e, 'type', path, MEDIA_TYPES),
     payloadTypes: list(e, 'payload-type', NS.JINGLE_RTP, path, parsePayloadType),
@@ -156,7 +162,7 @@ function parseMedia(e: Element, path: string): Colibri2Media {
   };
 }
 
-function buildMedia(m: Colibri2Media): Element {
+export function buildMedia(m: Colibri2Media): Element {
   const e = el('media', { type: m.type });
   appendAll(e, m.payloadTypes.map((p) => buildPayloadType(p, NS.JINGLE_RTP)));
   appendAll(e, m.headerExtensions.map(buildHeaderExtension));
@@ -195,7 +201,7 @@ function buildTransport(t: Colibri2Transport): Element {
   );
 }
 
-function parseMediaSource(e: Element, path: string): Colibri2MediaSource {
+export function parseMediaSource(e: Element, path: string): Colibri2MediaSource {
   const synthetic = optBool(e, 'synthetic', path);
   return {
     type: reqEnum(e, 'type', path, MEDIA_TYPES),
@@ -205,7 +211,7 @@ function parseMediaSource(e: Element, path: string): Colibri2MediaSource {
   };
 }
 
-function buildMediaSource(m: Colibri2MediaSource): Element {
+export function buildMediaSource(m: Colibri2MediaSource): Element {
   const e = el('media-source', { type: m.type, id: m.id, synthetic: m.synthetic });
   appendAll(e, m.sources.map(buildSource));
   return appendAll(e, m.ssrcGroups.map(buildSsrcGroup));
@@ -414,15 +420,20 @@ export function conferenceModifyShapeError(m: ConferenceModify): string | undefi
 function parseEndpointResult(e: Element, path: string): Colibri2EndpointResult {
   const expire = optBool(e, 'expire', path);
   const transport = singleChild(e, 'transport', C2, path);
+  const media = list(e, 'media', C2, path, parseMedia);
   return {
     id: reqToken(e, 'id', path),
     ...(expire === undefined ? {} : { expire }),
     ...(transport === undefined ? {} : { transport: parseTransport(transport, `${path}/transport`) }),
+    ...(media.length === 0 ? {} : { media }),
   };
 }
 
 function buildEndpointResult(name: 'endpoint' | 'relay', r: Colibri2EndpointResult): Element {
-  return el(name, { id: r.id, expire: r.expire }, r.transport !== undefined && buildTransport(r.transport));
+  const e = el(name, { id: r.id, expire: r.expire });
+  if (r.media !== undefined) appendAll(e, r.media.map(buildMedia));
+  if (r.transport !== undefined) e.cnode(buildTransport(r.transport));
+  return e;
 }
 
 export function parseConferenceModified(input: Element): ConferenceModified {
