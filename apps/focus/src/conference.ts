@@ -91,6 +91,8 @@ export interface Participant {
   /** Serialises the Jingle work of one participant (§2.4: one queue per session). */
   queue: Promise<void>;
   inviting: boolean;
+  /** An invite was asked for while one was running (a restart racing the first invite's ack): run it after. */
+  reinvite: boolean;
 }
 
 /** Features assumed when disco#info fails (Jicofo assumes audio, video, SCTP). */
@@ -190,6 +192,7 @@ export class Conference {
       restarts: new RestartLimiter(this.#ctx.policy.restartLimits),
       queue: Promise.resolve(),
       inviting: false,
+      reinvite: false,
     };
     this.#applyClaims(p, presence);
     p.features = this.#discoFeatures(p);
@@ -308,8 +311,13 @@ export class Conference {
 
   /** Invites one participant: COLIBRI2 allocation on the conference's bridge, then session-initiate (§2.4). */
   async invite(p: Participant): Promise<void> {
-    if (p.inviting || p.session !== undefined || this.state !== 'running') return;
+    if (p.inviting) {
+      p.reinvite = true;
+      return;
+    }
+    if (p.session !== undefined || this.state !== 'running') return;
     p.inviting = true;
+    p.reinvite = false;
     try {
       const features = await p.features;
       if (!this.participants.has(p.nick) || this.state !== 'running') return;
@@ -342,6 +350,7 @@ export class Conference {
       }
     } finally {
       p.inviting = false;
+      if (p.reinvite && p.session === undefined && this.participants.has(p.nick)) void this.invite(p);
     }
   }
 
