@@ -139,6 +139,12 @@ export class Conference {
     return this.#bridgeNotAvailable;
   }
 
+  /** Invites everyone without a session again (a bridge became available), when 2 or more are present. */
+  retryInvites(): void {
+    if (this.state !== 'running' || this.participants.size < 2) return;
+    for (const p of this.participants.values()) if (p.session === undefined) void this.invite(p);
+  }
+
   /** A conference IQ for a running conference re-arms its start timeout (§2.2 step 6). */
   touch(): void {
     if (this.participants.size === 0) this.#armInitialTimer();

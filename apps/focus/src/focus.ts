@@ -66,6 +66,9 @@ export class Focus {
   readonly #presenceWaiters = new Set<(stanza: Element) => boolean>();
   #breweryJoined = false;
   #stopping = false;
+  #online: Promise<void> = Promise.resolve();
+  #lastConnectError: string | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: FocusOptions) {
     this.#options = options;
@@ -88,8 +91,8 @@ export class Focus {
     return this.#breweryJoined;
   }
 
-  /** Connects the component, registers the handlers and joins the brewery. */
-  async start(): Promise<void> {
+  /** Registers the handlers and starts connecting (see {@link online}); returns at once. */
+  start(): void {
     const router = this.#connection.router;
     router.register(NS.FOCUS, 'conference', 'set', async (req) => {
       const request = parseConferenceRequest(req.payload);
@@ -114,13 +117,42 @@ export class Focus {
     this.#connection.on('offline', () => {
       this.#breweryJoined = false;
     });
-    await this.#connection.start();
+    this.#online = this.#connectLoop();
+  }
+
+  /**
+   * Resolves once the component is connected and the brewery join was tried. `start()` does not wait for it: with
+   * Prosody unreachable the focus keeps trying (as Jicofo does every second) and `/about/health` says why it is not
+   * ready.
+   */
+  get online(): Promise<void> {
+    return this.#online;
+  }
+
+  async #connectLoop(): Promise<void> {
+    let delayMs = 500;
+    for (;;) {
+      if (this.#stopping) return;
+      try {
+        await this.#connection.start();
+        break;
+      } catch (error) {
+        this.#lastConnectError = error instanceof Error ? error.message : String(error);
+        this.#log.warn({ err: error, retryInMs: delayMs }, 'could not connect to Prosody; retrying');
+        await new Promise((resolve) => {
+          this.#retryTimer = setTimeout(resolve, delayMs);
+        });
+        delayMs = Math.min(delayMs * 2, 10_000);
+      }
+    }
+    this.#lastConnectError = undefined;
     await this.#joinBrewery().catch((error: unknown) => this.#log.error({ err: error, brewery: this.#options.breweryJid }, 'could not join the brewery'));
   }
 
   /** Stops every conference (bridge sessions expired, rooms left), leaves the brewery, closes the connection. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    clearTimeout(this.#retryTimer);
     await Promise.all([...this.conferences.values()].map((c) => c.stop('focus shutting down')));
     if (this.#connection.state === 'online') {
       await this.#connection
@@ -315,6 +347,8 @@ export class Focus {
       const parsed = parseBridgeStats(stats);
       this.bridges.update(bridge, parsed);
       if (!known) this.#log.info({ bridge, region: parsed.region }, 'bridge joined the brewery');
+      // Conferences that found no bridge try again as soon as one can take them.
+      if (this.bridges.select() !== undefined) for (const c of this.conferences.values()) if (c.bridgeNotAvailable) c.retryInvites();
       if (parsed.shuttingDown === true) for (const c of this.conferences.values()) if (c.bridge === bridge) c.moveOff(bridge);
     } catch (error) {
       this.#log.warn({ err: error, bridge }, 'ignored malformed bridge stats');
@@ -346,7 +380,10 @@ export class Focus {
   /** §7 operations contract: the reasons an operator needs. */
   health(): HealthReport {
     const reasons: string[] = [];
-    if (this.#connection.state !== 'online') reasons.push(`XMPP component not connected to Prosody (state: ${this.#connection.state})`);
+    if (this.#connection.state !== 'online') {
+      const why = this.#lastConnectError === undefined ? '' : `: ${this.#lastConnectError}`;
+      reasons.push(`XMPP component not connected to Prosody (state: ${this.#connection.state}${why})`);
+    }
     else if (!this.#breweryJoined) reasons.push(`brewery ${this.#options.breweryJid} not joined`);
     const operational = this.bridges.operationalCount();
     if (operational === 0) reasons.push(`no operational bridge (${String(this.bridges.size)} in the brewery)`);

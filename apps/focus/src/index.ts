@@ -118,7 +118,7 @@ export async function start(config: FocusConfig, logger: Logger = createLogger({
     logger.info({ address }, `${APP_NAME}: ops server listening`);
     // Secrets in `config` are redacted by the logger.
     logger.info({ config, componentDomain: domain }, 'focus starting');
-    await focus.start();
+    focus.start();
   } catch (error) {
     await lifecycle.close('start failed');
     throw error;

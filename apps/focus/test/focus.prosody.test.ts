@@ -1,5 +1,6 @@
-import { Element, NS, StanzaError, parseConferenceResponse, parseErrorStanza, type Jingle } from '@hummingbird/xmpp';
+import { Element, NS, parseConferenceResponse, parseErrorStanza, type Jingle } from '@hummingbird/xmpp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { affiliationSeen, errorOf, joinRoom, until } from './support/helpers.js';
 import { GUEST_HOST, startFocusStack, type FocusStack } from './support/stack.js';
 import { BREWERY, DOMAIN, FakeBridge, FakeParticipant, MUC, stopAll } from './support/xmpp.js';
 
@@ -31,42 +32,11 @@ afterAll(async () => {
   await stack?.close();
 }, 30_000);
 
-async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 const guest = (json = true): Promise<FakeParticipant> => new FakeParticipant({ c2sPort: stack.prosody.ports.c2s, host: GUEST_HOST, jsonSources: json }).start();
 
 async function tokenUser(id: string, moderator: boolean, room: string): Promise<FakeParticipant> {
   const jwt = await stack.mint({ room, user: { id, name: id }, moderator });
   return new FakeParticipant({ c2sPort: stack.prosody.ports.c2s, host: DOMAIN, username: id, password: jwt }).start();
-}
-
-function errorOf(promise: Promise<unknown>): Promise<StanzaError> {
-  return promise.then(
-    () => {
-      throw new Error('expected an error');
-    },
-    (error: unknown) => {
-      if (error instanceof StanzaError) return error;
-      throw error;
-    },
-  );
-}
-
-async function joinRoom(p: FakeParticipant, room: string, nick: string): Promise<void> {
-  const answer = parseConferenceResponse(await p.conferenceRequest(room));
-  expect(answer.ready).toBe(true);
-  const self = await p.join(room, nick);
-  expect(self.attrs.type).toBeUndefined();
-}
-
-function affiliationSeen(p: FakeParticipant, room: string, nick: string, affiliation: string): Promise<Element> {
-  return p.nextPresence((s) => s.attrs.from === `${room}/${nick}` && s.getChild('x', NS.MUC_USER)?.getChild('item')?.attrs.affiliation === affiliation);
 }
 
 describe('conference request', () => {

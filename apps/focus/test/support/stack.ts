@@ -23,7 +23,8 @@ export interface FocusStack {
   readonly bridgePassword: string;
   readonly issueKey: string;
   focus: RunningFocus;
-  startFocus(env?: Record<string, string>): Promise<RunningFocus>;
+  /** Starts a focus on this Prosody; `tokenHost: false` runs it as a deployment without authentication. */
+  startFocus(env?: Record<string, string>, options?: { tokenHost?: boolean; waitOnline?: boolean }): Promise<RunningFocus>;
   mint(body: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
 }
@@ -78,19 +79,21 @@ export async function startFocusStack(focusEnv: Record<string, string> = {}): Pr
     bridgePassword,
     issueKey,
     focus: undefined as unknown as RunningFocus,
-    async startFocus(env: Record<string, string> = {}): Promise<RunningFocus> {
+    async startFocus(env: Record<string, string> = {}, options: { tokenHost?: boolean; waitOnline?: boolean } = {}): Promise<RunningFocus> {
       const config: FocusConfig = focusConfig.loadConfig({
         env: {
           HB_FOCUS_XMPP__DOMAIN: DOMAIN,
           HB_FOCUS_XMPP__COMPONENT__SECRET: prosody.config.componentSecret,
           HB_FOCUS_XMPP__COMPONENT__PORT: String(prosody.ports.component),
           HB_FOCUS_OPS__PORT: '0',
-          HB_FOCUS_AUTH__TOKEN_HOST: DOMAIN,
+          ...(options.tokenHost === false ? {} : { HB_FOCUS_AUTH__TOKEN_HOST: DOMAIN }),
           ...focusEnv,
           ...env,
         },
       });
-      return start(config, quietLogger());
+      const running = await start(config, quietLogger());
+      if (options.waitOnline !== false) await running.focus.online;
+      return running;
     },
     async mint(body: Record<string, unknown>): Promise<string> {
       const reply = await token.api.inject({ method: 'POST', url: '/v1/tokens', headers: { authorization: `Bearer ${issueKey}` }, payload: body });

@@ -1,0 +1,161 @@
+import { freePort } from '@hummingbird/stack';
+import { NS, parseConferenceResponse } from '@hummingbird/xmpp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { focusConfig, start, type RunningFocus } from '../src/index.js';
+import { affiliationSeen, errorOf, joinRoom, until } from './support/helpers.js';
+import { GUEST_HOST, quietLogger, startFocusStack, type FocusStack } from './support/stack.js';
+import { DOMAIN, FakeBridge, FakeParticipant, MUC, stopAll } from './support/xmpp.js';
+
+// Issue 7: the configurable role and room-creation policies, bridge unavailability, graceful shutdown, the
+// connection to Prosody, and the join burst across 2 bridges, each against a real Prosody.
+
+let stack: FocusStack;
+
+beforeAll(async () => {
+  stack = await startFocusStack({ HB_FOCUS_AUTH__GUESTS_MAY_CREATE_ROOMS: 'false', HB_FOCUS_AUTH__AUTHENTICATED_MODERATORS: 'true' });
+}, 60_000);
+
+afterAll(async () => {
+  await stopAll();
+  await stack?.close();
+}, 30_000);
+
+const guest = (): Promise<FakeParticipant> => new FakeParticipant({ c2sPort: stack.prosody.ports.c2s, host: GUEST_HOST }).start();
+
+async function tokenUser(id: string, room: string, moderator = false): Promise<FakeParticipant> {
+  const jwt = await stack.mint({ room, user: { id, name: id }, moderator });
+  return new FakeParticipant({ c2sPort: stack.prosody.ports.c2s, host: DOMAIN, username: id, password: jwt }).start();
+}
+
+async function restartFocus(env: Record<string, string>, options: { tokenHost?: boolean } = {}): Promise<RunningFocus> {
+  await stack.focus.close();
+  stack.focus = await stack.startFocus(env, options);
+  return stack.focus;
+}
+
+describe('no bridge', () => {
+  it('2 participants and no bridge: the focus presence says bridgeNotAvailable; a bridge appearing gets them invited', async () => {
+    const room = `nobridge@${MUC}`;
+    const a = await tokenUser('nb-a', 'nobridge');
+    const b = await guest();
+    await joinRoom(a, room, 'n0000001');
+    const unavailable = a.nextPresence((s) => s.attrs.from === `${room}/focus` && s.getChild('bridgeNotAvailable', NS.FOCUS) !== undefined);
+    await joinRoom(b, room, 'n0000002');
+    await unavailable;
+    const health = await stack.focus.ops.inject('/about/health');
+    expect(health.statusCode).toBe(503);
+    expect(health.json<{ reasons: string[] }>().reasons).toEqual(['no operational bridge (0 in the brewery)']);
+    const bridge = new FakeBridge({ c2sPort: stack.prosody.ports.c2s, nick: 'jvb-p1', password: stack.bridgePassword });
+    const cleared = a.nextPresence((s) => s.attrs.from === `${room}/focus` && s.getChild('bridgeNotAvailable', NS.FOCUS) === undefined);
+    await bridge.start();
+    await a.nextJingle('session-initiate', { after: 0 });
+    await b.nextJingle('session-initiate', { after: 0 });
+    await cleared;
+    expect((await stack.focus.ops.inject('/about/health')).statusCode).toBe(200);
+  });
+});
+
+describe('room creation and roles (token host, guests may not create, every authenticated user moderator)', () => {
+  it('a guest may not start a conference (not-authorized; HTTP 403) but may join one a token user started', async () => {
+    const room = `auth1@${MUC}`;
+    const g = await guest();
+    const refused = await errorOf(g.conferenceRequest(room));
+    expect(refused.condition).toBe('not-authorized');
+    const http = await stack.focus.ops.inject({ method: 'POST', url: '/conference-request/v1', payload: { room } });
+    expect(http.statusCode).toBe(403);
+    const user = await tokenUser('carol', 'auth1');
+    const answer = parseConferenceResponse(await user.conferenceRequest(room));
+    expect(answer.properties).toEqual(expect.arrayContaining([{ name: 'authentication', value: 'true' }]));
+    // authenticatedModerators: a token user without a moderator claim becomes owner anyway.
+    const owner = affiliationSeen(user, room, 'p0000001', 'owner');
+    await user.join(room, 'p0000001');
+    await owner;
+    await joinRoom(g, room, 'p0000002');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stack.focus.focus.conferences.get(room)?.participants.get('p0000002')?.affiliation).not.toBe('owner');
+  });
+});
+
+describe('deployment without authentication', () => {
+  it('the first participant is moderator; when it leaves the next one is elected', async () => {
+    await restartFocus({}, { tokenHost: false });
+    const room = `noauth@${MUC}`;
+    const a = await guest();
+    const b = await guest();
+    const aOwner = affiliationSeen(a, room, 'q0000001', 'owner');
+    await joinRoom(a, room, 'q0000001');
+    await aOwner;
+    await joinRoom(b, room, 'q0000002');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stack.focus.focus.conferences.get(room)?.participants.get('q0000002')?.affiliation).not.toBe('owner');
+    const bOwner = affiliationSeen(b, room, 'q0000002', 'owner');
+    await a.leave();
+    await bOwner;
+  });
+});
+
+describe('join burst', () => {
+  it('30 participants join 3 rooms within about 2 s with 2 bridges: conferences stay within ±1 of even', async () => {
+    await restartFocus({}, { tokenHost: false });
+    const second = new FakeBridge({ c2sPort: stack.prosody.ports.c2s, nick: 'jvb-p2', password: stack.bridgePassword });
+    await second.start();
+    await until(() => stack.focus.focus.bridges.operationalCount() === 2, 'two bridges');
+    const people = await Promise.all(Array.from({ length: 30 }, () => guest()));
+    const rooms = ['burst1', 'burst2', 'burst3'].map((r) => `${r}@${MUC}`);
+    const started = Date.now();
+    await Promise.all(
+      people.map(async (p, i) => {
+        await new Promise((r) => setTimeout(r, Math.floor((i * 2000) / 30)));
+        await joinRoom(p, rooms[i % 3] as string, `b${String(i).padStart(7, '0')}`);
+      }),
+    );
+    const joinMs = Date.now() - started;
+    await Promise.all(people.map((p) => p.nextJingle('session-initiate', { after: 0, timeoutMs: 30_000 })));
+    const perBridge = new Map<string, number>();
+    for (const room of rooms) {
+      const bridge = stack.focus.focus.conferences.get(room)?.bridge;
+      expect(bridge).toBeDefined();
+      perBridge.set(bridge as string, (perBridge.get(bridge as string) ?? 0) + 1);
+    }
+    const counts = [...perBridge.values()];
+    expect(counts.length).toBe(2);
+    expect(Math.abs((counts[0] ?? 0) - (counts[1] ?? 0))).toBeLessThanOrEqual(1);
+    console.log(`join burst: 30 joins in ${String(joinMs)} ms; conferences per bridge ${JSON.stringify(Object.fromEntries(perBridge))}`);
+    await Promise.all(people.map((p) => p.conn.stop()));
+  }, 90_000);
+});
+
+describe('shutdown and Prosody', () => {
+  it('graceful shutdown expires the bridge conferences and leaves the rooms', async () => {
+    await restartFocus({}, { tokenHost: false });
+    await until(() => stack.focus.focus.bridges.operationalCount() >= 1, 'a bridge');
+    const room = `bye@${MUC}`;
+    const a = await guest();
+    const b = await guest();
+    await joinRoom(a, room, 'r0000001');
+    await joinRoom(b, room, 'r0000002');
+    await a.nextJingle('session-initiate', { after: 0 });
+    const focusLeft = a.nextPresence((s) => s.attrs.from === `${room}/focus` && s.attrs.type === 'unavailable');
+    const result = await stack.focus.close('test');
+    expect(result.clean).toBe(true);
+    await focusLeft;
+    stack.focus = await stack.startFocus({}, { tokenHost: false });
+  });
+
+  it('with Prosody unreachable the focus still runs (retrying) and answers 503 with the reason', async () => {
+    const port = await freePort();
+    const config = focusConfig.loadConfig({
+      env: { HB_FOCUS_XMPP__DOMAIN: DOMAIN, HB_FOCUS_XMPP__COMPONENT__SECRET: 'x', HB_FOCUS_XMPP__COMPONENT__PORT: String(port), HB_FOCUS_OPS__PORT: '0' },
+    });
+    const lonely = await start(config, quietLogger());
+    try {
+      await until(() => lonely.focus.health().status === 'unhealthy' && JSON.stringify(lonely.focus.health()).includes('ECONNREFUSED'), 'a failed attempt');
+      const health = await lonely.ops.inject('/about/health');
+      expect(health.statusCode).toBe(503);
+      expect(health.json<{ reasons: string[] }>().reasons[0]).toMatch(/^XMPP component not connected to Prosody .*ECONNREFUSED/);
+    } finally {
+      expect((await lonely.close()).clean).toBe(true);
+    }
+  });
+});
+
