@@ -474,6 +474,13 @@ export class Conference {
     const affected = [...this.participants.values()].filter((p) => p.session?.bridge === bridge);
     this.#log.warn({ bridge, participants: affected.length }, 'moving the conference off its bridge');
     this.#resetBridge();
+    // A bridge that is still reachable (graceful shutdown, state out of sync) gets its copy of the conference expired;
+    // a failed or vanished one is not asked again.
+    if (this.#ctx.bridges.isOperational(bridge)) {
+      this.#ctx.bridgeClient.expireConference(bridge, this.meetingId).catch((error: unknown) => {
+        this.#log.info({ err: error, bridge }, 'could not expire the conference on the bridge it moved off');
+      });
+    }
     for (const p of affected) {
       const terminated = this.#terminate(p, 'success', 'moving');
       p.session = undefined;

@@ -316,10 +316,21 @@ describe('media sessions through the bridge (fake COLIBRI2 bridge)', () => {
     expect(initA.jingle.contents[0]?.transport?.ufrag).toMatch(/^jvb-2/);
     expect(stack.focus.focus.bridges.snapshot().find((s) => s.jid.endsWith('/jvb-1'))).toMatchObject({ operational: false });
     expect((await stack.focus.ops.inject('/metrics')).body).toMatch(/hb_focus_colibri_failures_total\{action="bridge-failed"\} [1-9]/);
-    // The bridge leaving the brewery moves its conferences too.
+    // A bridge that dies (its TCP connection dropped without a goodbye, as after SIGKILL) leaves the brewery; its
+    // conferences move: a terminate "moving", then a fresh session-initiate on the remaining bridge.
+    bridge.hang = false;
+    await bridge.publish({}); // jvb-1 answers again, but stays failed for the failure-reset time
+    const third = new FakeBridge({ c2sPort: stack.prosody.ports.c2s, nick: 'jvb-4', password: stack.bridgePassword, stress: 0.6 });
+    await third.start();
+    await until(() => stack.focus.focus.bridges.isOperational(`${BREWERY}/jvb-4`), 'jvb-4 registered');
+    const before = a.jingles.length;
     const moved = a.nextJingle('session-terminate', { timeoutMs: 20_000 });
-    await second.leave();
+    second.conn.dropConnectionForTesting();
     expect((await moved).jingle.reason?.text).toBe('moving');
+    const reinvited = await a.nextJingle('session-initiate', { after: before, timeoutMs: 20_000 });
+    expect(reinvited.jingle.contents[0]?.transport?.ufrag).toMatch(/^jvb-4/);
+    await b.nextJingle('session-initiate', { after: 1, timeoutMs: 20_000 });
+    await third.leave();
     await second.conn.stop();
   });
 });
