@@ -87,6 +87,11 @@ export class Focus {
       options.bridgeClient ?? new Colibri2Client(this.#connection.caller, { from: this.focusJid, timeoutMs: options.colibriTimeoutMs });
   }
 
+  /** The component connection (its state is in /stats; tests drop it to exercise reconnection). */
+  get connection(): XmppConnection {
+    return this.#connection;
+  }
+
   get breweryJoined(): boolean {
     return this.#breweryJoined;
   }

@@ -125,6 +125,32 @@ describe('join burst', () => {
   }, 90_000);
 });
 
+describe('XMPP reconnect', () => {
+  it('after a lost component connection the focus re-joins the brewery and its rooms; the conference goes on', async () => {
+    await until(() => stack.focus.focus.bridges.operationalCount() >= 1, 'a bridge');
+    const room = `reconnect@${MUC}`;
+    const a = await guest();
+    const b = await guest();
+    await joinRoom(a, room, 's0000001');
+    await joinRoom(b, room, 's0000002');
+    await a.nextJingle('session-initiate', { after: 0 });
+    await b.nextJingle('session-initiate', { after: 0 });
+    const reconnected = new Promise<void>((resolve) => stack.focus.focus.connection.once('reconnected', () => resolve()));
+    stack.focus.focus.connection.dropConnectionForTesting();
+    await reconnected;
+    await until(() => stack.focus.focus.breweryJoined, 'the brewery re-joined');
+    // The focus is still (or again) the room's focus occupant, and still runs the conference.
+    const c = await guest();
+    const focusSeen = c.nextPresence((s) => s.attrs.from === `${room}/focus` && s.attrs.type === undefined);
+    await joinRoom(c, room, 's0000003');
+    expect((await focusSeen).getChild('x', NS.MUC_USER)?.getChild('item')?.attrs.jid).toBe(`focus@focus.${DOMAIN}/focus`);
+    await c.nextJingle('session-initiate', { after: 0 });
+    const added = b.nextJingle('source-add');
+    await a.sendJingle(a.accept(5000));
+    expect((await added).jingle.jsonSources?.owners[0]?.owner).toBe('s0000001');
+  });
+});
+
 describe('shutdown and Prosody', () => {
   it('graceful shutdown expires the bridge conferences and leaves the rooms', async () => {
     await restartFocus({}, { tokenHost: false });
