@@ -1,8 +1,8 @@
 import { freePort } from '@hummingbird/stack';
-import { NS, parseConferenceResponse } from '@hummingbird/xmpp';
+import { Element, NS, parseConferenceResponse } from '@hummingbird/xmpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { focusConfig, start, type RunningFocus } from '../src/index.js';
-import { affiliationSeen, errorOf, joinRoom, until } from './support/helpers.js';
+import { affiliationSeen, errorOf, joinRoom, roomGone, until } from './support/helpers.js';
 import { GUEST_HOST, quietLogger, startFocusStack, type FocusStack } from './support/stack.js';
 import { DOMAIN, FakeBridge, FakeParticipant, MUC, stopAll } from './support/xmpp.js';
 
@@ -123,6 +123,22 @@ describe('join burst', () => {
     console.log(`join burst: 30 joins in ${String(joinMs)} ms; conferences per bridge ${JSON.stringify(Object.fromEntries(perBridge))}`);
     await Promise.all(people.map((p) => p.conn.stop()));
   }, 90_000);
+});
+
+describe('start timeout', () => {
+  it('a conference nobody joins is stopped after conference.initialTimeoutMs (the focus leaves the room)', async () => {
+    await restartFocus({ HB_FOCUS_CONFERENCE__INITIAL_TIMEOUT_MS: '700' }, { tokenHost: false });
+    const room = `empty@${MUC}`;
+    const ok = await stack.focus.ops.inject({ method: 'POST', url: '/conference-request/v1', payload: { room } });
+    expect(ok.json()).toMatchObject({ ready: true });
+    expect(stack.focus.focus.conferences.has(room)).toBe(true);
+    const probe = await guest();
+    expect(await probe.conn.caller.get(room, new Element('query', { xmlns: NS.DISCO_INFO }))).toBeDefined();
+    await until(() => !stack.focus.focus.conferences.has(room), 'the empty conference stopped');
+    // The focus left, so Prosody destroyed the (non-persistent) room.
+    await roomGone(probe, room);
+    await restartFocus({}, { tokenHost: false });
+  });
 });
 
 describe('XMPP reconnect', () => {

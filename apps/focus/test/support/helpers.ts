@@ -1,4 +1,4 @@
-import { NS, StanzaError, parseConferenceResponse, type Element } from '@hummingbird/xmpp';
+import { Element as ElementCtor, NS, StanzaError, parseConferenceResponse, type Element } from '@hummingbird/xmpp';
 import { expect } from 'vitest';
 import type { FakeParticipant } from './xmpp.js';
 
@@ -33,4 +33,19 @@ export async function joinRoom(p: FakeParticipant, room: string, nick: string): 
 
 export function affiliationSeen(p: FakeParticipant, room: string, nick: string, affiliation: string): Promise<Element> {
   return p.nextPresence((s) => s.attrs.from === `${room}/${nick}` && s.getChild('x', NS.MUC_USER)?.getChild('item')?.attrs.affiliation === affiliation);
+}
+
+/** Resolves once Prosody says the room does not exist (disco#info item-not-found); the focus left asynchronously. */
+export async function roomGone(p: FakeParticipant, room: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const query = new ElementCtor('query', { xmlns: NS.DISCO_INFO });
+    const outcome = await p.conn.caller.get(room, query).then(
+      () => 'exists',
+      (error: unknown) => (error instanceof StanzaError ? error.condition : 'other'),
+    );
+    if (outcome === 'item-not-found') return;
+    if (Date.now() > deadline) throw new Error(`room ${room} still answers disco#info (${outcome})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
