@@ -32,10 +32,19 @@ try {
   }
   const base = percentile(rtts, 50);
   console.log(`baseline: Prosody IQ round trip p50 ${fmt(base)}, p95 ${fmt(percentile(rtts, 95))}`);
+  // Second baseline: an XMPP ping answered by the focus itself (client → Prosody → component → back).
+  const pings: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    await probe.conn.caller.get(`focus.${MUC.slice('conference.'.length)}`, new Element('ping', { xmlns: NS.PING }));
+    pings.push(performance.now() - t0);
+  }
+  console.log(`baseline: ping answered by the focus component p50 ${fmt(percentile(pings, 50))}, p95 ${fmt(percentile(pings, 95))}`);
 
   /** One full join; resolves with its latency (the first participant of a room has no session, so no latency). */
   const phases = { conferenceIq: [] as number[], mucJoin: [] as number[], initiate: [] as number[], accept: [] as number[] };
   async function join(p: FakeParticipant, room: string, nick: string, index: number, measure: boolean): Promise<number | undefined> {
+    if (process.env.HB_BENCH_WARM === '1') await p.conn.caller.get(`focus.${MUC.slice('conference.'.length)}`, new Element('ping', { xmlns: NS.PING }));
     const before = p.jingles.length;
     const t0 = performance.now();
     const answer = parseConferenceResponse(await p.conferenceRequest(room));

@@ -529,8 +529,17 @@ export class Conference {
     }
   }
 
-  /** Sends `p`'s sources (receiver view) as source-add/-remove to every other participant with a session. */
+  /**
+   * Sends `p`'s sources (receiver view) as source-add/-remove to every other participant with a session. Deferred to
+   * the next turn of the event loop, so the answer to the IQ that caused it goes out first (ljm's queue waits for
+   * that answer, §4.1).
+   */
   #propagate(p: Participant, action: 'source-add' | 'source-remove', set: SourceSet): void {
+    setImmediate(() => this.#propagateNow(p, action, set));
+  }
+
+  #propagateNow(p: Participant, action: 'source-add' | 'source-remove', set: SourceSet): void {
+    if (this.state !== 'running') return;
     const view = receiverView(set);
     if (isEmpty(view)) return;
     for (const r of this.participants.values()) {
@@ -640,6 +649,7 @@ export class Conference {
 
   #bridgeUpdate(p: Participant, session: Session, u: { transport?: IceUdpTransport; sources?: SourceSet; initialLastN?: number }): void {
     const work = async (): Promise<void> => {
+      await new Promise((resolve) => setImmediate(resolve)); // after the IQ answer, as #propagate
       if (p.session !== session) return;
       try {
         await this.#ctx.bridgeClient.update(session.bridge, this.meetingId, p.nick, {
