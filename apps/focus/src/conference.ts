@@ -19,6 +19,7 @@ import {
 } from '@hummingbird/xmpp';
 import type { Logger } from '@hummingbird/service';
 import type { BridgeSelector } from './bridges.js';
+import type { CapsCache } from './caps.js';
 import { ColibriError, type Allocation, type BridgeClient } from './colibri.js';
 import type { FocusMetrics } from './metrics.js';
 import { RestartLimiter, type RestartLimits } from './restart-limiter.js';
@@ -40,6 +41,8 @@ export interface ConferenceContext {
   readonly bridgeClient: BridgeClient;
   readonly metrics: FocusMetrics;
   readonly policy: ConferencePolicy;
+  /** Verified XEP-0115 caps → features, shared by every conference. */
+  readonly caps: CapsCache;
   /** Sends a stanza (errors are logged by the caller, never thrown at it). */
   send(stanza: Element): Promise<void>;
   /** An IQ from the focus's room JID; resolves with the result stanza, rejects with a StanzaError. */
@@ -79,6 +82,7 @@ export interface Participant {
   affiliation: MucAffiliation | undefined;
   statsId: string | undefined;
   region: string | undefined;
+  caps: MucPresence['caps'];
   /** From trusted claims only (see {@link ConferencePolicy.tokenHost}). */
   claimsModerator: boolean;
   authenticated: boolean;
@@ -188,6 +192,7 @@ export class Conference {
       affiliation: item?.affiliation,
       statsId: presence.statsId,
       region: regionOf(presence),
+      caps: presence.caps,
       claimsModerator: false,
       authenticated: false,
       joinedAt: Date.now(),
@@ -268,12 +273,19 @@ export class Conference {
   }
 
   async #discoFeatures(p: Participant): Promise<ReadonlySet<string>> {
-    const query = new Element('query', { xmlns: NS.DISCO_INFO });
+    const cached = this.#ctx.caps.get(p.caps);
+    if (cached !== undefined) {
+      p.featuresKnown = cached;
+      return cached;
+    }
+    // §4.8: disco#info to the occupant, with the caps node when the presence carried one (XEP-0115 §6.2).
+    const query = new Element('query', { xmlns: NS.DISCO_INFO, ...(p.caps === undefined ? {} : { node: `${p.caps.node}#${p.caps.ver}` }) });
     try {
       const reply = await this.#ctx.request('get', p.occupantJid, query, this.#ctx.policy.discoTimeoutMs);
       const q = reply.getChild('query', NS.DISCO_INFO);
       const vars = (q?.getChildren('feature') ?? []).map((f) => f.attrs.var).filter((v): v is string => typeof v === 'string');
       p.featuresKnown = new Set(vars);
+      if (q !== undefined) this.#ctx.caps.offer(p.caps, q, p.featuresKnown);
       return p.featuresKnown;
     } catch (error) {
       this.#log.info({ nick: p.nick, err: error }, 'disco#info failed; assuming default features');

@@ -19,6 +19,7 @@ import {
   type XmppConnection,
 } from '@hummingbird/xmpp';
 import { BridgeSelector, type BridgeSelectorOptions } from './bridges.js';
+import { CapsCache } from './caps.js';
 import { Colibri2Client, type BridgeClient } from './colibri.js';
 import { Conference, type ConferenceContext, type ConferencePolicy } from './conference.js';
 import { createFocusMetrics, type FocusMetrics } from './metrics.js';
@@ -64,6 +65,7 @@ export class Focus {
   readonly #bridgeClient: BridgeClient;
   readonly #starting = new Map<string, Promise<Conference>>();
   readonly #presenceWaiters = new Set<(stanza: Element) => boolean>();
+  readonly #caps = new CapsCache();
   #breweryJoined = false;
   #stopping = false;
   #online: Promise<void> = Promise.resolve();
@@ -374,6 +376,7 @@ export class Focus {
       bridgeClient: this.#bridgeClient,
       metrics: this.metrics,
       policy: this.#options.policy,
+      caps: this.#caps,
       send: (stanza) => this.#connection.send(stanza),
       request: (type, to, payload, timeoutMs) => this.#request(type, to, payload, timeoutMs),
       ended: (conference) => {

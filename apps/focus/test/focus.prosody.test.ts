@@ -214,6 +214,9 @@ describe('media sessions through the bridge (fake COLIBRI2 bridge)', () => {
     const initC = (await c.nextJingle('session-initiate', { after: 0 })).jingle;
     const cVideo = initC.contents.find((x) => x.name === 'video')?.description?.sources.map((s) => s.ssrc);
     expect(cVideo).toEqual([2222, 1010, 1020, 2010, 2020]);
+    // C advertises the same caps as B: the focus knew its features without asking (verified caps cache).
+    expect(b.discoQueries).toBe(1);
+    expect(c.discoQueries).toBe(0);
 
     // source-remove from A reaches the bridge and the others.
     const removed = b.nextJingle('source-remove');

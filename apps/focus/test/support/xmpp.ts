@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   Element,
   NS,
@@ -190,6 +191,10 @@ export class FakeParticipant {
   readonly #presenceListeners = new Set<(p: Element) => void>();
   room: string | undefined;
   nick: string | undefined;
+  readonly features: string[];
+  /** XEP-0115 ver of `features` (sha-1), as ljm computes it. */
+  readonly capsVer: string;
+  discoQueries = 0;
 
   constructor(readonly options: ParticipantOptions) {
     this.conn = createClientConnection({
@@ -206,12 +211,14 @@ export class FakeParticipant {
       this.jingles.push(received);
       for (const l of [...this.#jingleListeners]) l(received);
     });
-    // §4.8: the focus disco#infos the occupant.
-    this.conn.router.register(NS.DISCO_INFO, 'query', 'get', () => {
-      const q = new Element('query', { xmlns: NS.DISCO_INFO });
-      const features = [NS.JINGLE_RTP_AUDIO, NS.JINGLE_RTP_VIDEO, 'urn:ietf:rfc:4588', 'http://jitsi.org/source-name', 'http://jitsi.org/tcc'];
-      if (options.jsonSources !== false) features.push('http://jitsi.org/json-encoded-sources');
-      for (const f of features) q.cnode(new Element('feature', { var: f }));
+    // §4.8: the focus disco#infos the occupant (ljm answers features only, no identity: see the xmpp-only trace).
+    this.features = [NS.JINGLE_RTP_AUDIO, NS.JINGLE_RTP_VIDEO, 'urn:ietf:rfc:4588', 'http://jitsi.org/source-name', 'http://jitsi.org/tcc'];
+    if (options.jsonSources !== false) this.features.push('http://jitsi.org/json-encoded-sources');
+    this.capsVer = createHash('sha1').update([...this.features].sort().map((f) => `${f}<`).join('')).digest('base64');
+    this.conn.router.register(NS.DISCO_INFO, 'query', 'get', (req) => {
+      this.discoQueries += 1;
+      const q = new Element('query', { xmlns: NS.DISCO_INFO, ...(req.payload.attrs.node === undefined ? {} : { node: req.payload.attrs.node }) });
+      for (const f of this.features) q.cnode(new Element('feature', { var: f }));
       return q;
     });
     this.conn.on('stanza', (s) => {
@@ -240,7 +247,7 @@ export class FakeParticipant {
   }
 
   /** Joins `room` as `nick` (§3.2); resolves with the self presence or the error presence. */
-  async join(room: string, nick: string, options: { password?: string; extra?: Element[] } = {}): Promise<Element> {
+  async join(room: string, nick: string, options: { password?: string; extra?: Element[]; capsVer?: string } = {}): Promise<Element> {
     this.room = room;
     this.nick = nick;
     const to = `${room}/${nick}`;
@@ -249,7 +256,7 @@ export class FakeParticipant {
     const x = new Element('x', { xmlns: NS.MUC });
     if (options.password !== undefined) x.cnode(new Element('password').t(options.password));
     p.cnode(x);
-    p.cnode(new Element('c', { xmlns: NS.CAPS, hash: 'sha-1', node: 'https://jitsi.org/jitsi-meet', ver: 'test' }));
+    p.cnode(new Element('c', { xmlns: NS.CAPS, hash: 'sha-1', node: 'https://jitsi.org/jitsi-meet', ver: options.capsVer ?? this.capsVer }));
     p.cnode(new Element('nick', { xmlns: NS.NICK }).t(`Tester ${nick}`));
     for (const e of options.extra ?? []) p.cnode(e);
     await this.conn.send(p);
