@@ -21,6 +21,11 @@ export interface BridgeSelectorOptions {
   rampupMs?: number;
   /** How long a failed bridge (COLIBRI2 timeout or error) is not operational. Default 60 000 ms. */
   failureResetMs?: number;
+  /**
+   * A bridge that has not published stats for this long is not operational (liveness from presence: a SIGSTOPped
+   * bridge keeps its XMPP connection, so only its silence shows). 0 turns it off. Default 0.
+   */
+  presenceTimeoutMs?: number;
   /** Turn reservations off (for comparison in tests; Jicofo-like stale selection). Default true. */
   reservations?: boolean;
   now?: () => number;
@@ -77,6 +82,7 @@ export class BridgeSelector {
   readonly #rampupMs: number;
   readonly #failureResetMs: number;
   readonly #reservations: boolean;
+  readonly #presenceTimeoutMs: number;
   readonly #now: () => number;
 
   constructor(options: BridgeSelectorOptions = {}) {
@@ -85,6 +91,7 @@ export class BridgeSelector {
     this.#rampupMs = options.rampupMs ?? 20_000;
     this.#failureResetMs = options.failureResetMs ?? 60_000;
     this.#reservations = options.reservations ?? true;
+    this.#presenceTimeoutMs = options.presenceTimeoutMs ?? 0;
     this.#now = options.now ?? Date.now;
   }
 
@@ -226,14 +233,25 @@ export class BridgeSelector {
         gracefulShutdown: b.gracefulShutdown,
         shuttingDown: b.stats?.shuttingDown === true,
         overloaded: corrected >= this.#threshold,
-        failureReason: this.#operational(b, now) ? undefined : b.failureReason,
+        failureReason: this.#operational(b, now) ? undefined : this.#stale(b, now) ? 'no stats within the presence timeout' : b.failureReason,
       };
     });
   }
 
   #operational(b: BridgeState, now: number): boolean {
     if (b.failedAt !== undefined && now - b.failedAt < this.#failureResetMs) return false;
+    if (this.#stale(b, now)) return false;
     return b.stats?.healthy !== false;
+  }
+
+  #stale(b: BridgeState, now: number): boolean {
+    return this.#presenceTimeoutMs > 0 && b.lastReportAt !== undefined && now - b.lastReportAt > this.#presenceTimeoutMs;
+  }
+
+  /** Bridges whose stats are older than the presence timeout (the focus moves their conferences). */
+  stale(): string[] {
+    const now = this.#now();
+    return [...this.#bridges.values()].filter((b) => this.#stale(b, now)).map((b) => b.jid);
   }
 
   #corrected(b: BridgeState, now: number): number {

@@ -422,7 +422,7 @@ export class Conference {
         media: colibriMedia(features),
         ssrcRewriting: false,
       });
-      if (createConference) this.#bridgeConference = Promise.resolve();
+      if (createConference && this.bridge === bridge) this.#bridgeConference = Promise.resolve();
       return { allocation, bridge };
     };
     const next = this.#allocating.then(run, run);
@@ -445,6 +445,9 @@ export class Conference {
     this.bridge = undefined;
     this.#bridgeConference = undefined;
     this.#bridgeSessionId = randomUUID();
+    // Allocations still pending on the old bridge (a hung one answers only with a timeout) must not hold up the
+    // ones on the next bridge: start a fresh queue. A late answer is discarded by invite() (bridge changed).
+    this.#allocating = Promise.resolve();
   }
 
   /** §3.6 reactions, with failover: the conference moves to another bridge and everyone is re-invited. */

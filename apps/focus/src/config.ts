@@ -86,8 +86,14 @@ export const focusConfigSchema = z.object({
       averageParticipantStress: z.number().positive().default(0.01).describe('Stress one participant adds, when the bridge does not report its own.'),
       rampupMs: z.number().int().min(0).default(20_000).describe('How long a placement keeps counting (decaying) after the bridge\'s first report following it.'),
       failureResetMs: z.number().int().min(0).default(60_000).describe('How long a failed bridge gets no new conferences.'),
+      presenceTimeoutMs: z
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .describe('A bridge silent in the brewery (no stats) for this long is failed and its conferences move (a hung bridge keeps its connection). 0 = off; bridges publish every 5 s, so e.g. 15000.'),
     })
-    .default({ colibriTimeoutMs: 15_000, stressThreshold: 0.8, averageParticipantStress: 0.01, rampupMs: 20_000, failureResetMs: 60_000 })
+    .default({ colibriTimeoutMs: 15_000, stressThreshold: 0.8, averageParticipantStress: 0.01, rampupMs: 20_000, failureResetMs: 60_000, presenceTimeoutMs: 0 })
     .describe('Bridge selection and COLIBRI2 (spec/jicofo-jvb.md §2.5, §3).'),
 });
 

@@ -71,6 +71,8 @@ export class Focus {
   #online: Promise<void> = Promise.resolve();
   #lastConnectError: string | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
+  #livenessTimer: NodeJS.Timeout | undefined;
+  readonly #staleHandled = new Set<string>();
 
   constructor(options: FocusOptions) {
     this.#options = options;
@@ -125,6 +127,17 @@ export class Focus {
       this.#breweryJoined = false;
     });
     this.#online = this.#connectLoop();
+    // Liveness from brewery presence (bridge.presenceTimeoutMs): a silent bridge's conferences move once.
+    this.#livenessTimer = setInterval(() => {
+      for (const bridge of this.bridges.stale()) {
+        if (this.#staleHandled.has(bridge)) continue;
+        this.#staleHandled.add(bridge);
+        this.#log.warn({ bridge }, 'bridge silent in the brewery beyond the presence timeout; moving its conferences');
+        this.bridges.markFailed(bridge, 'no stats within the presence timeout');
+        for (const c of this.conferences.values()) if (c.bridge === bridge) c.moveOff(bridge);
+      }
+    }, 500);
+    this.#livenessTimer.unref();
   }
 
   /**
@@ -160,6 +173,7 @@ export class Focus {
   async stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#livenessTimer);
     await Promise.all([...this.conferences.values()].map((c) => c.stop('focus shutting down')));
     if (this.#connection.state === 'online') {
       await this.#connection
@@ -352,6 +366,7 @@ export class Focus {
     try {
       const known = this.bridges.has(bridge);
       const parsed = parseBridgeStats(stats);
+      this.#staleHandled.delete(bridge);
       this.bridges.update(bridge, parsed);
       if (!known) this.#log.info({ bridge, region: parsed.region }, 'bridge joined the brewery');
       // Conferences that found no bridge try again as soon as one can take them.

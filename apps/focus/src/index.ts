@@ -69,6 +69,7 @@ export async function start(config: FocusConfig, logger: Logger = createLogger({
       averageParticipantStress: config.bridge.averageParticipantStress,
       rampupMs: config.bridge.rampupMs,
       failureResetMs: config.bridge.failureResetMs,
+      presenceTimeoutMs: config.bridge.presenceTimeoutMs,
     },
   });
 

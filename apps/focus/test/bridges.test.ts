@@ -128,6 +128,24 @@ describe('bridge selection', () => {
     expect(s.select({ exclude: ['a'] })).toBe('b');
   });
 
+  it('with a presence timeout, a bridge that stopped reporting is not operational until it reports again', () => {
+    let now = 0;
+    const s = new BridgeSelector({ now: () => now, presenceTimeoutMs: 15_000 });
+    s.update('a', idle());
+    now = 15_000;
+    expect(s.stale()).toEqual([]);
+    now = 15_001;
+    expect(s.stale()).toEqual(['a']);
+    expect(s.select()).toBeUndefined();
+    expect(s.snapshot()[0]?.failureReason).toBe('no stats within the presence timeout');
+    s.update('a', idle());
+    expect(s.select()).toBe('a');
+    const off = new BridgeSelector({ now: () => now });
+    off.update('b', idle());
+    now = 10_000_000;
+    expect(off.stale()).toEqual([]);
+  });
+
   it('forgets a bridge that left the brewery', () => {
     const s = new BridgeSelector({ now: () => 0 });
     s.update('a', idle());

@@ -141,6 +141,38 @@ describe('start timeout', () => {
   });
 });
 
+describe('hung bridge', () => {
+  it('a bridge that stops reporting and answering (SIGSTOP-like) is failed within the presence timeout; its conference moves', async () => {
+    await restartFocus({ HB_FOCUS_BRIDGE__PRESENCE_TIMEOUT_MS: '1500' }, { tokenHost: false });
+    const x = new FakeBridge({ c2sPort: stack.prosody.ports.c2s, nick: 'jvb-x', password: stack.bridgePassword, stress: 0.1 });
+    const y = new FakeBridge({ c2sPort: stack.prosody.ports.c2s, nick: 'jvb-y', password: stack.bridgePassword, stress: 0.3 });
+    await Promise.all([x.start(), y.start()]);
+    x.startReporting(250);
+    y.startReporting(250);
+    // Earlier bridges of this file do not report: they go stale and drop out; x (least stress) takes the room.
+    const operational = (): string[] => stack.focus.focus.bridges.snapshot().filter((s) => s.operational).map((s) => s.jid.split('/')[1] ?? '').sort();
+    await until(() => JSON.stringify(operational()) === '["jvb-x","jvb-y"]', 'only the two reporting bridges operational');
+    const room = `hung@${MUC}`;
+    const a = await guest();
+    const b = await guest();
+    await joinRoom(a, room, 't0000001');
+    await joinRoom(b, room, 't0000002');
+    const first = await a.nextJingle('session-initiate', { after: 0 });
+    expect(first.jingle.contents[0]?.transport?.ufrag).toMatch(/^jvb-x/);
+    const before = a.jingles.length;
+    const frozenAt = Date.now();
+    x.freeze();
+    const moved = await a.nextJingle('session-terminate', { after: before, timeoutMs: 20_000 });
+    expect(moved.jingle.reason?.text).toBe('moving');
+    const again = await a.nextJingle('session-initiate', { after: before, timeoutMs: 20_000 });
+    expect(again.jingle.contents[0]?.transport?.ufrag).toMatch(/^jvb-y/);
+    console.log(`hung bridge: re-invited on another bridge ${String(Date.now() - frozenAt)} ms after it froze (presence timeout 1500 ms)`);
+    x.stopReporting();
+    y.stopReporting();
+    await restartFocus({}, { tokenHost: false });
+  });
+});
+
 describe('XMPP reconnect', () => {
   it('after a lost component connection the focus re-joins the brewery and its rooms; the conference goes on', async () => {
     await until(() => stack.focus.focus.bridges.operationalCount() >= 1, 'a bridge');

@@ -29,7 +29,11 @@ export const FINGERPRINT = Array.from({ length: 32 }, (_, i) => (i + 16).toStrin
 
 const connections = new Set<ClientConnection>();
 
+const bridges = new Set<FakeBridge>();
+
 export async function stopAll(): Promise<void> {
+  for (const b of bridges) b.stopReporting();
+  bridges.clear();
   const all = [...connections];
   connections.clear();
   await Promise.all(all.map((c) => c.stop().catch(() => undefined)));
@@ -73,6 +77,7 @@ export class FakeBridge {
   constructor(readonly options: BridgeOptions) {
     this.conn = createClientConnection({ service: `xmpp://127.0.0.1:${String(options.c2sPort)}`, domain: `auth.${DOMAIN}`, username: 'jvb', password: options.password, resource: options.nick, reconnect: false, keepAlive: false });
     connections.add(this.conn);
+    bridges.add(this);
     this.occupantJid = `${BREWERY}/${options.nick}`;
     const handler = (req: { payload: Element }): Element | Promise<never> => this.#answer(parseConferenceModify(req.payload));
     this.conn.router.register(NS.COLIBRI2, 'conference-modify', 'set', handler);
@@ -102,7 +107,27 @@ export class FakeBridge {
   }
 
   async leave(): Promise<void> {
+    this.stopReporting();
     await this.conn.send(new Element('presence', { to: this.occupantJid, type: 'unavailable' }));
+  }
+
+  #reporting: NodeJS.Timeout | undefined;
+
+  /** Publishes stats every `intervalMs`, as a bridge does (JVB: 5 s). */
+  startReporting(intervalMs: number): void {
+    this.stopReporting();
+    this.#reporting = setInterval(() => void this.publish({}).catch(() => undefined), intervalMs);
+  }
+
+  /** A hung bridge (SIGSTOP) as the focus sees it: no more stats, no more answers; the connection stays up. */
+  freeze(): void {
+    this.stopReporting();
+    this.hang = true;
+  }
+
+  stopReporting(): void {
+    clearInterval(this.#reporting);
+    this.#reporting = undefined;
   }
 
   nextRequest(predicate: (m: ConferenceModify) => boolean, timeoutMs = 15_000): Promise<ConferenceModify> {
