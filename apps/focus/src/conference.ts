@@ -342,7 +342,7 @@ export class Conference {
       let allocation: Allocation;
       let bridge: string;
       try {
-        ({ allocation, bridge } = await this.#allocate(p, features));
+        ({ allocation, bridge } = await this.#allocate(p));
       } catch (error) {
         if (error instanceof ColibriError) this.#onColibriFailure(error, p);
         else this.#log.warn({ err: error, nick: p.nick }, 'could not allocate a bridge endpoint');
@@ -398,7 +398,7 @@ export class Conference {
   }
 
   /** Chooses the conference's bridge if needed and allocates `p` there; allocations are serialised per conference. */
-  async #allocate(p: Participant, features: ReadonlySet<string>): Promise<{ allocation: Allocation; bridge: string }> {
+  async #allocate(p: Participant): Promise<{ allocation: Allocation; bridge: string }> {
     const run = async (): Promise<{ allocation: Allocation; bridge: string }> => {
       if (this.bridge === undefined || !this.#ctx.bridges.isUsable(this.bridge)) {
         const chosen = this.#ctx.bridges.select(p.region === undefined ? {} : { region: p.region });
@@ -409,6 +409,7 @@ export class Conference {
         if (this.bridge !== undefined && this.bridge !== chosen) this.#resetBridge();
         this.bridge = chosen;
         this.#bridgeConference = undefined;
+        void this.sendFocusPresence(); // bridge-count changed
       }
       this.#setBridgeNotAvailable(false);
       const bridge = this.bridge;
@@ -419,7 +420,7 @@ export class Conference {
         createConference,
         endpointId: p.nick,
         ...(p.statsId === undefined ? {} : { statsId: p.statsId }),
-        media: colibriMedia(features),
+        media: colibriMedia(),
         ssrcRewriting: false,
       });
       if (createConference && this.bridge === bridge) this.#bridgeConference = Promise.resolve();
@@ -772,7 +773,7 @@ function mergeViews(views: readonly SourceSet[]): SourceSet {
 }
 
 /** The COLIBRI2 `<media>` the bridge gets: exactly the payload types and extensions of the offer (§3.3). */
-function colibriMedia(_features: ReadonlySet<string>): Colibri2Media[] {
+function colibriMedia(): Colibri2Media[] {
   return MEDIA.map((m) => {
     const d = offerDescription(ROUTER_CAPABILITIES, m, { midMode: MID_MODE });
     return { type: m, payloadTypes: d.payloadTypes, headerExtensions: d.headerExtensions, extmapAllowMixed: true };

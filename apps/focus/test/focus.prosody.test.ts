@@ -304,6 +304,32 @@ describe('media sessions through the bridge (fake COLIBRI2 bridge)', () => {
     await roomGone(probe, room);
   });
 
+  it('a bridge that lost the conference (conference_not_found) gets it re-created and everyone re-invited', async () => {
+    const room = `forgot@${MUC}`;
+    const a = await guest();
+    const b = await guest();
+    await joinRoom(a, room, 'm0000001');
+    await joinRoom(b, room, 'm0000002');
+    await a.nextJingle('session-initiate', { after: 0 });
+    await b.nextJingle('session-initiate', { after: 0 });
+    await a.sendJingle(a.accept(7000));
+    const before = { a: a.jingles.length, b: b.jingles.length };
+    bridge.forgetConferences();
+    const recreated = bridge.nextRequest((m) => m.create === true && m.name === room);
+    const moved = b.nextJingle('session-terminate', { after: before.b });
+    // The next COLIBRI2 update (B's accept) is answered conference_not_found: the focus resets the bridge session.
+    await b.sendJingle(b.accept(8000));
+    expect((await moved).jingle.reason?.text).toBe('moving');
+    await recreated;
+    const againA = await a.nextJingle('session-initiate', { after: before.a });
+    const againB = await b.nextJingle('session-initiate', { after: before.b });
+    expect(againA.jingle.bridgeSession?.id).toBe(againB.jingle.bridgeSession?.id);
+    const firstSession = a.jingles.find((j) => j.jingle.action === 'session-initiate')?.jingle.bridgeSession?.id;
+    expect(firstSession).toBeDefined();
+    expect(againA.jingle.bridgeSession?.id).not.toBe(firstSession);
+    expect((await stack.focus.ops.inject('/metrics')).body).toMatch(/hb_focus_colibri_failures_total\{action="reset-session"\} [1-9]/);
+  });
+
   it('failover: a bridge that stops answering COLIBRI2 (timeout) is marked failed and the conference moves to another', async () => {
     const second = new FakeBridge({ c2sPort: stack.prosody.ports.c2s, nick: 'jvb-2', password: stack.bridgePassword, stress: 0.5 });
     await second.start();

@@ -130,6 +130,11 @@ export class FakeBridge {
     this.#reporting = undefined;
   }
 
+  /** A restarted bridge: every conference is gone (later requests get conference_not_found). */
+  forgetConferences(): void {
+    this.#conferences.clear();
+  }
+
   nextRequest(predicate: (m: ConferenceModify) => boolean, timeoutMs = 15_000): Promise<ConferenceModify> {
     return waitFor((l) => (this.#listeners.add(l), () => this.#listeners.delete(l)), predicate, timeoutMs, `a conference-modify at ${this.options.nick}`);
   }
