@@ -299,9 +299,12 @@ export class Conference {
     if (p === undefined) return;
     this.participants.delete(nick);
     this.#log.info({ nick, members: this.participants.size }, 'participant left');
-    // §2.4 "Leaving": no session-terminate and no source-remove (the others drop its sources on the MUC
-    // unavailable presence); its bridge endpoint is expired.
+    // §2.4 "Leaving": no session-terminate, and no source-remove to clients that drop a departed participant's
+    // sources on the MUC unavailable presence themselves; clients advertising ssrc-rewriting-1 do not (§4.6), so
+    // they get one. Its bridge endpoint is expired.
+    const gone = p.sources;
     this.#dropSession(p, false);
+    if (!isEmpty(gone)) this.#propagate(p, 'source-remove', gone, (r) => r.featuresKnown?.has(FEATURE.SSRC_REWRITING) === true);
     if (this.participants.size === 0) {
       void this.stop('last participant left');
       return;
@@ -550,16 +553,16 @@ export class Conference {
    * the next turn of the event loop, so the answer to the IQ that caused it goes out first (ljm's queue waits for
    * that answer, §4.1).
    */
-  #propagate(p: Participant, action: 'source-add' | 'source-remove', set: SourceSet): void {
-    setImmediate(() => this.#propagateNow(p, action, set));
+  #propagate(p: Participant, action: 'source-add' | 'source-remove', set: SourceSet, to: (r: Participant) => boolean = () => true): void {
+    setImmediate(() => this.#propagateNow(p, action, set, to));
   }
 
-  #propagateNow(p: Participant, action: 'source-add' | 'source-remove', set: SourceSet): void {
+  #propagateNow(p: Participant, action: 'source-add' | 'source-remove', set: SourceSet, to: (r: Participant) => boolean): void {
     if (this.state !== 'running') return;
     const view = receiverView(set);
     if (isEmpty(view)) return;
     for (const r of this.participants.values()) {
-      if (r === p || r.session === undefined) continue;
+      if (r === p || r.session === undefined || !to(r)) continue;
       const json = r.featuresKnown?.has(FEATURE.JSON_ENCODED_SOURCES) === true;
       const jingle: Jingle = json
         ? { action, sid: r.session.sid, contents: [], groups: [], jsonSources: jsonSourcesFor(ownedSources(p.nick, view)) }

@@ -32,7 +32,8 @@ afterAll(async () => {
   await stack?.close();
 }, 30_000);
 
-const guest = (json = true): Promise<FakeParticipant> => new FakeParticipant({ c2sPort: stack.prosody.ports.c2s, host: GUEST_HOST, jsonSources: json }).start();
+const guest = (json = true, ssrcRewriting = false): Promise<FakeParticipant> =>
+  new FakeParticipant({ c2sPort: stack.prosody.ports.c2s, host: GUEST_HOST, jsonSources: json, ssrcRewriting }).start();
 
 async function tokenUser(id: string, moderator: boolean, room: string): Promise<FakeParticipant> {
   const jwt = await stack.mint({ room, user: { id, name: id }, moderator });
@@ -244,6 +245,28 @@ describe('media sessions through the bridge (fake COLIBRI2 bridge)', () => {
     const readd: Jingle = { ...stolen, contents: [{ name: 'audio', description: { media: 'audio', payloadTypes: [], headerExtensions: [], extmapAllowMixed: false, rtcpMux: false, sources: [{ ssrc: 1005, name: 'e0000001-a1', parameters: [{ name: 'msid', value: 's t' }] }], ssrcGroups: [] } }] };
     await a.sendJingle(readd);
     expect((await stillWorks).jingle.contents[0]?.description?.sources[0]?.ssrc).toBe(1005);
+  });
+
+  it('a leaver\'s sources: source-remove only to clients advertising ssrc-rewriting-1 (they keep them otherwise, §4.6)', async () => {
+    const room = `leave@${MUC}`;
+    const a = await guest();
+    const plain = await guest();
+    const rewriting = await guest(true, true);
+    await joinRoom(a, room, 'l0000001');
+    await joinRoom(plain, room, 'l0000002');
+    await joinRoom(rewriting, room, 'l0000003');
+    for (const p of [a, plain, rewriting]) await p.nextJingle('session-initiate', { after: 0 });
+    const seen = [plain.nextJingle('source-add'), rewriting.nextJingle('source-add')];
+    await a.sendJingle(a.accept(9000));
+    await Promise.all(seen);
+    const removed = rewriting.nextJingle('source-remove');
+    const plainBefore = plain.jingles.length;
+    await a.leave();
+    const r = (await removed).jingle;
+    expect(r.jsonSources?.owners[0]?.owner).toBe('l0000001');
+    expect(r.jsonSources?.owners[0]?.audio.map((s) => s.ssrc)).toEqual([9000]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(plain.jingles.slice(plainBefore).map((j) => j.jingle.action)).not.toContain('source-remove');
   });
 
   it('restart budget: restart="true" re-invites with a new session until the budget is spent, then resource-constraint', async () => {

@@ -205,6 +205,8 @@ export interface ParticipantOptions {
   readonly password?: string;
   /** Advertise json-encoded-sources (current ljm always does). Default true. */
   readonly jsonSources?: boolean;
+  /** Advertise ssrc-rewriting-1 (ljm with flags.ssrcRewritingEnabled). Default false. */
+  readonly ssrcRewriting?: boolean;
 }
 
 export interface ReceivedJingle {
@@ -244,6 +246,7 @@ export class FakeParticipant {
     // §4.8: the focus disco#infos the occupant (ljm answers features only, no identity: see the xmpp-only trace).
     this.features = [NS.JINGLE_RTP_AUDIO, NS.JINGLE_RTP_VIDEO, 'urn:ietf:rfc:4588', 'http://jitsi.org/source-name', 'http://jitsi.org/tcc'];
     if (options.jsonSources !== false) this.features.push('http://jitsi.org/json-encoded-sources');
+    if (options.ssrcRewriting === true) this.features.push('http://jitsi.org/ssrc-rewriting-1');
     this.capsVer = createHash('sha1').update([...this.features].sort().map((f) => `${f}<`).join('')).digest('base64');
     this.conn.router.register(NS.DISCO_INFO, 'query', 'get', (req) => {
       this.discoQueries += 1;
