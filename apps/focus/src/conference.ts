@@ -181,7 +181,9 @@ export class Conference {
       existing.role = item?.role ?? existing.role;
       existing.affiliation = item?.affiliation ?? existing.affiliation;
       if (item?.jid !== undefined) existing.realJid = item.jid;
+      const wasModerator = existing.claimsModerator;
       this.#applyClaims(existing, presence);
+      if (existing.claimsModerator && !wasModerator) void this.#grantRoles();
       return;
     }
     const p: Participant = {
@@ -369,6 +371,10 @@ export class Conference {
         this.#log.warn({ err: error, nick: p.nick }, 'session-initiate refused');
         if (p.session === session) this.#dropSession(p, true);
       }
+    } catch (error) {
+      // A bug of ours (e.g. a MappingError building the offer): the participant gets no session, the focus lives on.
+      this.#log.error({ err: error, nick: p.nick }, 'invite failed');
+      if (p.session !== undefined) this.#dropSession(p, true);
     } finally {
       p.inviting = false;
       if (p.reinvite && p.session === undefined && this.participants.has(p.nick)) void this.invite(p);
@@ -554,7 +560,13 @@ export class Conference {
    * that answer, §4.1).
    */
   #propagate(p: Participant, action: 'source-add' | 'source-remove', set: SourceSet, to: (r: Participant) => boolean = () => true): void {
-    setImmediate(() => this.#propagateNow(p, action, set, to));
+    setImmediate(() => {
+      try {
+        this.#propagateNow(p, action, set, to);
+      } catch (error) {
+        this.#log.error({ err: error, nick: p.nick, action }, 'could not propagate sources');
+      }
+    });
   }
 
   #propagateNow(p: Participant, action: 'source-add' | 'source-remove', set: SourceSet, to: (r: Participant) => boolean): void {
@@ -681,7 +693,7 @@ export class Conference {
         else this.#log.warn({ err: error }, 'bridge update failed');
       }
     };
-    p.queue = p.queue.then(work, work);
+    p.queue = p.queue.then(work, work).catch((error: unknown) => this.#log.error({ err: error, nick: p.nick }, 'bridge update failed'));
   }
 
   // --- focus presence and stop --------------------------------------------------------------------------------
