@@ -664,6 +664,7 @@ export class Conference {
     this.#dropSession(p, true);
     if (!restart) return;
     // §2.4: rate-limited; when refused the terminate still happened, and the answer is resource-constraint.
+    this.#ctx.metrics.restartRequests.inc();
     if (!p.restarts.tryAcquire()) {
       this.#ctx.metrics.restarts.inc({ outcome: 'refused' });
       throw new StanzaError('resource-constraint', 'wait', 'restart requests are rate-limited');

@@ -400,8 +400,11 @@ describe('ops', () => {
     expect(one.statusCode).toBe(200);
     expect((await stack.focus.ops.inject('/debug/conferences/nope')).statusCode).toBe(404);
     const metrics = (await stack.focus.ops.inject('/metrics')).body;
-    expect(metrics).toMatch(/hb_focus_conferences_created_total [1-9]/);
-    expect(metrics).toContain("# HELP hb_focus_jingle_received_total");
+    expect(metrics).toMatch(/jicofo_conferences_created_total [1-9]/);
+    expect(metrics).toContain('# HELP hb_focus_jingle_received_total');
+    for (const name of ['jicofo_participants_total', 'jicofo_participants_moved_total', 'jicofo_participants_restart_requests_total']) {
+      expect(metrics).toContain(`# TYPE ${name} counter`);
+    }
   });
 
   it('/about/health: 503 with the reason when no bridge is operational, then when Prosody is unreachable', async () => {
