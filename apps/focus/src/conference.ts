@@ -715,8 +715,8 @@ export class Conference {
     await this.#ctx.send(this.focusPresence()).catch((error: unknown) => this.#log.info({ err: error }, 'could not update the focus presence'));
   }
 
-  /** Expires the bridge conference, leaves the room (§2.3 `stop()`). Idempotent. */
-  async stop(reason: string): Promise<void> {
+  /** Expires the bridge conference, leaves the room unless already out of it (§2.3 `stop()`). Idempotent. */
+  async stop(reason: string, options: { leave?: boolean } = {}): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     clearTimeout(this.#initialTimer);
@@ -728,6 +728,7 @@ export class Conference {
     }
     await this.#expireBridgeConference();
     this.#ctx.ended(this);
+    if (options.leave === false) return;
     await this.#ctx
       .send(new Element('presence', { from: this.#ctx.focusJid, to: `${this.roomJid}/focus`, type: 'unavailable' }))
       .catch(() => undefined);

@@ -342,7 +342,16 @@ export class Focus {
       return;
     }
     const conference = this.conferences.get(room);
-    if (conference === undefined || from.resource === 'focus') return;
+    if (conference === undefined) return;
+    if (from.resource === 'focus') {
+      // Our own occupant went away: room destroyed (a moderator ended the meeting) or the focus was kicked (§2.3:
+      // stop). A presence *error* for our nick is the answer to a join and is handled by its waiter.
+      if (stanza.attrs.type === 'unavailable') {
+        const destroyed = stanza.getChild('x', NS.MUC_USER)?.getChild('destroy') !== undefined;
+        void conference.stop(destroyed ? 'room destroyed' : 'the focus left the room', { leave: false });
+      }
+      return;
+    }
     try {
       conference.onPresence(from.resource, parseMucPresence(stanza));
     } catch (error) {

@@ -247,6 +247,40 @@ describe('media sessions through the bridge (fake COLIBRI2 bridge)', () => {
     expect((await stillWorks).jingle.contents[0]?.description?.sources[0]?.ssrc).toBe(1005);
   });
 
+  it('a moderator destroying the room ends the conference (bridge conference expired)', async () => {
+    const room = `destroyed@${MUC}`;
+    const mod = await tokenUser('dora', true, 'destroyed');
+    const other = await guest();
+    const owner = affiliationSeen(mod, room, 'o0000001', 'owner');
+    await joinRoom(mod, room, 'o0000001');
+    await owner;
+    await joinRoom(other, room, 'o0000002');
+    await mod.nextJingle('session-initiate', { after: 0 });
+    const expired = bridge.nextRequest((m) => m.expire === true && m.endpoints.length === 0);
+    const q = new Element('query', { xmlns: NS.MUC_OWNER });
+    q.cnode(new Element('destroy'));
+    await mod.conn.caller.set(room, q);
+    await until(() => !stack.focus.focus.conferences.has(room), 'the conference stopped');
+    await expired;
+  });
+
+  it('transport-info goes to the bridge; an in-place ICE restart request is declined (feature-not-implemented)', async () => {
+    const room = `tinfo@${MUC}`;
+    const a = await guest();
+    const b = await guest();
+    await joinRoom(a, room, 'u0000001');
+    await joinRoom(b, room, 'u0000002');
+    await a.nextJingle('session-initiate', { after: 0 });
+    const accept = a.accept(6000);
+    await a.sendJingle(accept);
+    const forwarded = bridge.nextRequest((m) => m.endpoints[0]?.id === 'u0000001' && m.endpoints[0].transport?.iceUdp?.ufrag === 'newufrag');
+    const transport = { ...accept.contents[0]?.transport, ufrag: 'newufrag', pwd: 'newpwdnewpwdnewpwdnewpwd', fingerprints: accept.contents[0]?.transport?.fingerprints ?? [], candidates: [], webSockets: [], rtcpMux: true };
+    await a.sendJingle({ action: 'transport-info', sid: a.sid, groups: [], contents: [{ name: 'audio', transport }] });
+    await forwarded;
+    const ice = await errorOf(a.sendJingle({ action: 'session-info', sid: a.sid, groups: [], contents: [], bridgeSession: { id: a.lastInitiate.bridgeSession?.id ?? '', iceRestart: true } }));
+    expect(ice.condition).toBe('feature-not-implemented');
+  });
+
   it('a leaver\'s sources: source-remove only to clients advertising ssrc-rewriting-1 (they keep them otherwise, §4.6)', async () => {
     const room = `leave@${MUC}`;
     const a = await guest();
