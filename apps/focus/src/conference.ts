@@ -64,12 +64,19 @@ export interface ConferencePolicy {
   readonly restartLimits: RestartLimits;
   /** How many times a conference may be moved to another bridge per minute before it gives up. */
   readonly maxMovesPerMinute: number;
+  /**
+   * SSRC-rewriting mode (§4.6) for clients advertising ssrc-rewriting-1: the bridge gets the `ssrc-rewriting`
+   * capability and tells the client its (per-receiver) SSRCs over colibri-ws; the focus sends it no remote sources.
+   */
+  readonly useSsrcRewriting: boolean;
 }
 
 interface Session {
   readonly sid: string;
   readonly bridge: string;
   readonly bridgeSessionId: string;
+  /** §4.6: the bridge signals remote sources to this client; the focus sends it none. */
+  readonly ssrcRewriting: boolean;
   state: 'pending' | 'active';
   allocation: Allocation;
 }
@@ -346,8 +353,9 @@ export class Conference {
       if (!this.participants.has(p.nick) || this.state !== 'running') return;
       let allocation: Allocation;
       let bridge: string;
+      const ssrcRewriting = this.#ctx.policy.useSsrcRewriting && features.has(FEATURE.SSRC_REWRITING);
       try {
-        ({ allocation, bridge } = await this.#allocate(p));
+        ({ allocation, bridge } = await this.#allocate(p, ssrcRewriting));
       } catch (error) {
         if (error instanceof ColibriError) this.#onColibriFailure(error, p);
         else this.#log.warn({ err: error, nick: p.nick }, 'could not allocate a bridge endpoint');
@@ -357,7 +365,7 @@ export class Conference {
         void this.#ctx.bridgeClient.expireEndpoint(bridge, this.meetingId, p.nick).catch(() => undefined);
         return;
       }
-      const session: Session = { sid: randomBytes(8).toString('hex'), bridge, bridgeSessionId: this.#bridgeSessionId, state: 'pending', allocation };
+      const session: Session = { sid: randomBytes(8).toString('hex'), bridge, bridgeSessionId: this.#bridgeSessionId, ssrcRewriting, state: 'pending', allocation };
       p.session = session;
       this.#ctx.bridges.reserve(bridge, this.roomJid);
       const jingle = this.#offer(p, session, features);
@@ -382,7 +390,8 @@ export class Conference {
   }
 
   #offer(p: Participant, session: Session, features: ReadonlySet<string>): Jingle {
-    const others = [...this.participants.values()].filter((o) => o !== p && !isEmpty(o.sources));
+    // §4.6: in SSRC-rewriting mode only the feedback sources go in the offer.
+    const others = session.ssrcRewriting ? [] : [...this.participants.values()].filter((o) => o !== p && !isEmpty(o.sources));
     const json = features.has(FEATURE.JSON_ENCODED_SOURCES);
     const base = {
       sid: session.sid,
@@ -407,7 +416,7 @@ export class Conference {
   }
 
   /** Chooses the conference's bridge if needed and allocates `p` there; allocations are serialised per conference. */
-  async #allocate(p: Participant): Promise<{ allocation: Allocation; bridge: string }> {
+  async #allocate(p: Participant, ssrcRewriting: boolean): Promise<{ allocation: Allocation; bridge: string }> {
     const run = async (): Promise<{ allocation: Allocation; bridge: string }> => {
       if (this.bridge === undefined || !this.#ctx.bridges.isUsable(this.bridge)) {
         const chosen = this.#ctx.bridges.select(p.region === undefined ? {} : { region: p.region });
@@ -430,7 +439,7 @@ export class Conference {
         endpointId: p.nick,
         ...(p.statsId === undefined ? {} : { statsId: p.statsId }),
         media: colibriMedia(),
-        ssrcRewriting: false,
+        ssrcRewriting,
       });
       if (createConference && this.bridge === bridge) this.#bridgeConference = Promise.resolve();
       return { allocation, bridge };
@@ -574,7 +583,8 @@ export class Conference {
     const view = receiverView(set);
     if (isEmpty(view)) return;
     for (const r of this.participants.values()) {
-      if (r === p || r.session === undefined || !to(r)) continue;
+      // §2.4: receivers in SSRC-rewriting mode learn sources from the bridge, never from the focus.
+      if (r === p || r.session === undefined || r.session.ssrcRewriting || !to(r)) continue;
       const json = r.featuresKnown?.has(FEATURE.JSON_ENCODED_SOURCES) === true;
       const jingle: Jingle = json
         ? { action, sid: r.session.sid, contents: [], groups: [], jsonSources: jsonSourcesFor(ownedSources(p.nick, view)) }

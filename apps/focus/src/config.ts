@@ -76,8 +76,12 @@ export const focusConfigSchema = z.object({
       restartMaxRequests: z.number().int().min(1).default(5).describe('Restart budget: accepted restart requests per participant within restartIntervalMs.'),
       restartIntervalMs: z.number().int().min(1).default(60_000).describe('Restart budget: the window of restartMaxRequests.'),
       maxMovesPerMinute: z.number().int().min(1).default(5).describe('How often per minute a conference may be moved to another bridge after failures.'),
+      useSsrcRewriting: z
+        .boolean()
+        .default(false)
+        .describe('SSRC-rewriting mode for clients advertising it: the bridge tells them the remote sources (and their per-receiver SSRCs) over colibri-ws; the focus sends them none. Needs a bridge that implements it.'),
     })
-    .default({ initialTimeoutMs: 15_000, singleParticipantTimeoutMs: 20_000, jingleTimeoutMs: 10_000, restartMinIntervalMs: 5_000, restartMaxRequests: 5, restartIntervalMs: 60_000, maxMovesPerMinute: 5 })
+    .default({ initialTimeoutMs: 15_000, singleParticipantTimeoutMs: 20_000, jingleTimeoutMs: 10_000, restartMinIntervalMs: 5_000, restartMaxRequests: 5, restartIntervalMs: 60_000, maxMovesPerMinute: 5, useSsrcRewriting: false })
     .describe('Conference lifecycle (spec/jicofo-jvb.md §2.3, §2.4).'),
   bridge: z
     .object({

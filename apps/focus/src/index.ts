@@ -63,6 +63,7 @@ export async function start(config: FocusConfig, logger: Logger = createLogger({
         intervalMs: config.conference.restartIntervalMs,
       },
       maxMovesPerMinute: config.conference.maxMovesPerMinute,
+      useSsrcRewriting: config.conference.useSsrcRewriting,
     },
     selector: {
       stressThreshold: config.bridge.stressThreshold,

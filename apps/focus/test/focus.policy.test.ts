@@ -4,12 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { focusConfig, start, type RunningFocus } from '../src/index.js';
 import { affiliationSeen, errorOf, joinRoom, roomGone, until } from './support/helpers.js';
 import { GUEST_HOST, quietLogger, startFocusStack, type FocusStack } from './support/stack.js';
-import { DOMAIN, FakeBridge, FakeParticipant, MUC, stopAll } from './support/xmpp.js';
+import { BREWERY, DOMAIN, FakeBridge, FakeParticipant, MUC, stopAll } from './support/xmpp.js';
 
 // Issue 7: the configurable role and room-creation policies, bridge unavailability, graceful shutdown, the
 // connection to Prosody, and the join burst across 2 bridges, each against a real Prosody.
 
 let stack: FocusStack;
+/** Bridges started by earlier tests of this file (a test that needs one particular bridge drains the others). */
+const bridges: FakeBridge[] = [];
 
 beforeAll(async () => {
   stack = await startFocusStack({ HB_FOCUS_AUTH__GUESTS_MAY_CREATE_ROOMS: 'false', HB_FOCUS_AUTH__AUTHENTICATED_MODERATORS: 'true' });
@@ -46,6 +48,7 @@ describe('no bridge', () => {
     expect(health.statusCode).toBe(503);
     expect(health.json<{ reasons: string[] }>().reasons).toEqual(['no operational bridge (0 in the brewery)']);
     const bridge = new FakeBridge({ c2sPort: stack.prosody.ports.c2s, nick: 'jvb-p1', password: stack.bridgePassword });
+    bridges.push(bridge);
     const cleared = a.nextPresence((s) => s.attrs.from === `${room}/focus` && s.getChild('bridgeNotAvailable', NS.FOCUS) === undefined);
     await bridge.start();
     await a.nextJingle('session-initiate', { after: 0 });
@@ -98,6 +101,7 @@ describe('join burst', () => {
   it('30 participants join 3 rooms within about 2 s with 2 bridges: conferences stay within ±1 of even', async () => {
     await restartFocus({}, { tokenHost: false });
     const second = new FakeBridge({ c2sPort: stack.prosody.ports.c2s, nick: 'jvb-p2', password: stack.bridgePassword });
+    bridges.push(second);
     await second.start();
     await until(() => stack.focus.focus.bridges.operationalCount() === 2, 'two bridges');
     const people = await Promise.all(Array.from({ length: 30 }, () => guest()));
@@ -137,6 +141,43 @@ describe('start timeout', () => {
     await until(() => !stack.focus.focus.conferences.has(room), 'the empty conference stopped');
     // The focus left, so Prosody destroyed the (non-persistent) room.
     await roomGone(probe, room);
+    await restartFocus({}, { tokenHost: false });
+  });
+});
+
+describe('SSRC rewriting (§4.6)', () => {
+  it('with useSsrcRewriting, a client advertising it gets no remote sources from the focus; the bridge gets the capability', async () => {
+    await restartFocus({ HB_FOCUS_CONFERENCE__USE_SSRC_REWRITING: 'true' }, { tokenHost: false });
+    const bridge = new FakeBridge({ c2sPort: stack.prosody.ports.c2s, nick: 'jvb-rw', password: stack.bridgePassword });
+    await bridge.start();
+    for (const b of bridges) await b.publish({ drain: true });
+    await until(() => stack.focus.focus.bridges.select() === `${BREWERY}/jvb-rw`, 'jvb-rw the only choice');
+    const room = `rewrite@${MUC}`;
+    const plain = await guest();
+    const rewriting = await new FakeParticipant({ c2sPort: stack.prosody.ports.c2s, host: GUEST_HOST, ssrcRewriting: true }).start();
+    const third = await guest();
+    await joinRoom(plain, room, 'v0000001');
+    await joinRoom(third, room, 'v0000003');
+    await plain.nextJingle('session-initiate', { after: 0 });
+    await plain.sendJingle(plain.accept(3000));
+    const allocation = bridge.nextRequest((m) => m.endpoints[0]?.id === 'v0000002' && m.endpoints[0].create === true);
+    await joinRoom(rewriting, room, 'v0000002');
+    const create = await allocation;
+    expect(create.endpoints[0]?.capabilities).toEqual(['source-names', 'ssrc-rewriting']);
+    const offer = (await rewriting.nextJingle('session-initiate', { after: 0 })).jingle;
+    // only the feedback sources, although v0000001 has sources already
+    expect(offer.jsonSources).toBeUndefined();
+    expect(offer.contents.flatMap((c) => c.description?.sources.map((x) => x.owner) ?? [])).toEqual(['jvb', 'jvb']);
+    // a later source-add reaches the plain client, not the rewriting one
+    const before = rewriting.jingles.length;
+    const toThird = third.nextJingle('source-add');
+    await rewriting.sendJingle(rewriting.accept(4000));
+    await plain.sendJingle({ action: 'source-add', sid: plain.sid, groups: [], contents: [{ name: 'audio', description: { media: 'audio', payloadTypes: [], headerExtensions: [], extmapAllowMixed: false, rtcpMux: false, sources: [{ ssrc: 3005, name: 'v0000001-a1', parameters: [{ name: 'msid', value: 'm t' }] }], ssrcGroups: [] } }] });
+    await toThird;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rewriting.jingles.slice(before).map((j) => j.jingle.action)).not.toContain('source-add');
+    for (const b of bridges) await b.publish({});
+    bridges.push(bridge);
     await restartFocus({}, { tokenHost: false });
   });
 });
