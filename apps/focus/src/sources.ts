@@ -64,6 +64,41 @@ export function ssrcsOf(set: SourceSet): Set<number> {
 }
 
 /**
+ * §10.1: clients of ~2021 send sources without names. Names are derived as current clients write them:
+ * `<owner>-a<n>` / `<owner>-v<n>`, one per track (sources sharing an msid, or tied by an ssrc-group, are one track),
+ * numbered after the names already taken, so they stay stable across later source-adds.
+ */
+function nameSources(m: Media, current: MediaSources, added: MediaSources, owner: string): RtpSource[] {
+  if (added.sources.every((x) => x.name !== undefined)) return [...added.sources];
+  const letter = m === 'audio' ? 'a' : 'v';
+  const taken = new Set([...current.sources, ...added.sources].map((x) => x.name).filter((n): n is string => n !== undefined));
+  let next = 0;
+  const fresh = (): string => {
+    while (taken.has(`${owner}-${letter}${String(next)}`)) next++;
+    const name = `${owner}-${letter}${String(next)}`;
+    taken.add(name);
+    return name;
+  };
+  const byMsid = new Map<string, string>();
+  const bySsrc = new Map<number, string>();
+  for (const x of [...current.sources, ...added.sources]) if (x.name !== undefined) bySsrc.set(x.ssrc, x.name);
+  const groups = [...current.ssrcGroups, ...added.ssrcGroups];
+  const msidOf = (x: RtpSource): string | undefined => x.parameters.find((p) => p.name === 'msid')?.value;
+  const assign = (x: RtpSource): void => {
+    if (x.name !== undefined || bySsrc.has(x.ssrc)) return;
+    const msid = msidOf(x);
+    const partner = groups.filter((g) => g.ssrcs.includes(x.ssrc)).flatMap((g) => g.ssrcs).map((o) => bySsrc.get(o)).find((n) => n !== undefined);
+    const name = (msid === undefined ? undefined : byMsid.get(msid)) ?? partner ?? fresh();
+    if (msid !== undefined) byMsid.set(msid, name);
+    bySsrc.set(x.ssrc, name);
+  };
+  // Sources carrying an msid first, so an RTX listed before its primary still joins the primary's track.
+  for (const x of added.sources) if (msidOf(x) !== undefined) assign(x);
+  for (const x of added.sources) assign(x);
+  return added.sources.map((x) => (x.name !== undefined ? x : { ...x, name: bySsrc.get(x.ssrc) }));
+}
+
+/**
  * Adds `added` to `current` for participant `owner`, checking what Jicofo checks (§2.4 session-accept): the limits,
  * no SSRC signalled twice, no SSRC owned by someone else, groups only over the participant's own SSRCs, source names
  * that belong to the sender (`<ep>-a0`, §4.5). Throws StanzaError bad-request; `current` is never modified.
@@ -73,7 +108,7 @@ export function addSources(current: SourceSet, added: SourceSet, owner: string, 
   const seen = ssrcsOf(current);
   for (const m of MEDIA) {
     const fresh: RtpSource[] = [];
-    for (const s of added[m].sources) {
+    for (const s of nameSources(m, result[m], added[m], owner)) {
       // A source appears once per SSRC, but ljm repeats the same SSRC across… nothing: duplicates are an error.
       if (seen.has(s.ssrc)) throw bad(`ssrc ${String(s.ssrc)} is already signalled`);
       if (foreign.has(s.ssrc)) throw bad(`ssrc ${String(s.ssrc)} belongs to another participant`);

@@ -52,6 +52,23 @@ describe('source bookkeeping', () => {
     expect(mine.audio.sources).toHaveLength(1);
   });
 
+  it('§10.1: names for an older client\'s nameless sources, one per track, stable across source-adds', () => {
+    const bare = (ssrc: number, msid?: string): RtpSource => ({ ssrc, parameters: msid === undefined ? [] : [{ name: 'msid', value: msid }] });
+    const legacy: SourceSet = {
+      audio: { sources: [bare(1, 'st a1')], ssrcGroups: [] },
+      video: { sources: [bare(20), bare(10, 'st v1'), bare(11, 'st v1'), bare(21)], ssrcGroups: [{ semantics: 'SIM', ssrcs: [10, 11] }, { semantics: 'FID', ssrcs: [10, 20] }, { semantics: 'FID', ssrcs: [11, 21] }] },
+    };
+    const mine = addSources(EMPTY_SOURCES, legacy, 'ep', new Set());
+    expect(mine.audio.sources.map((x) => x.name)).toEqual(['ep-a0']);
+    expect(mine.video.sources.map((x) => x.name)).toEqual(['ep-v0', 'ep-v0', 'ep-v0', 'ep-v0']);
+    // a screen share added later gets the next name; the camera keeps its own
+    const share: SourceSet = { audio: { sources: [], ssrcGroups: [] }, video: { sources: [bare(30, 'st2 desk')], ssrcGroups: [] } };
+    const more = addSources(mine, share, 'ep', new Set());
+    expect(mine.video.sources.map((x) => x.ssrc)).toEqual([20, 10, 11, 21]); // order kept
+    expect(more.video.sources.map((x) => x.name)).toEqual(['ep-v0', 'ep-v0', 'ep-v0', 'ep-v0', 'ep-v1']);
+    expect(colibriSources(more).map((x) => x.id)).toEqual(['ep-a0', 'ep-v0', 'ep-v1']);
+  });
+
   it('source-remove drops the SSRCs and every group touching them, and reports what went', () => {
     const mine = addSources(EMPTY_SOURCES, simulcast, 'ep', new Set());
     const { next, gone } = removeSources(mine, { audio: { sources: [], ssrcGroups: [] }, video: { sources: [src(11, 'ep-v0'), src(21, 'ep-v0')], ssrcGroups: [] } });
