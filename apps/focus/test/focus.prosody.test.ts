@@ -64,6 +64,20 @@ describe('conference request', () => {
     expect(stack.focus.focus.conferences.get(room)?.meetingId).toBe(meetingId);
   });
 
+  it('concurrent requests for a new room create it once', async () => {
+    const room = `race@${MUC}`;
+    const people = await Promise.all(Array.from({ length: 6 }, () => guest()));
+    const created = async (): Promise<number> => {
+      const text = (await stack.focus.ops.inject('/metrics')).body;
+      return Number(/jicofo_conferences_created_total (\d+)/.exec(text)?.[1] ?? 'NaN');
+    };
+    const before = await created();
+    const answers = await Promise.all(people.map(async (p) => parseConferenceResponse(await p.conferenceRequest(room))));
+    expect(answers.every((a) => a.ready)).toBe(true);
+    expect(await created()).toBe(before + 1);
+    await Promise.all(people.map((p) => p.conn.stop()));
+  });
+
   it('answers the documented errors: bad-request for a foreign or missing room', async () => {
     const a = await guest();
     expect((await errorOf(a.conferenceRequest(`x@elsewhere.${DOMAIN}`))).condition).toBe('bad-request');
