@@ -71,6 +71,7 @@ export class Focus {
   #online: Promise<void> = Promise.resolve();
   #lastConnectError: string | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
+  #wake: (() => void) | undefined;
   #livenessTimer: NodeJS.Timeout | undefined;
   readonly #staleHandled = new Set<string>();
 
@@ -157,22 +158,46 @@ export class Focus {
         await this.#connection.start();
         break;
       } catch (error) {
+        if (this.#stopping) return;
         this.#lastConnectError = error instanceof Error ? error.message : String(error);
         this.#log.warn({ err: error, retryInMs: delayMs }, 'could not connect to Prosody; retrying');
-        await new Promise((resolve) => {
-          this.#retryTimer = setTimeout(resolve, delayMs);
-        });
+        await this.#pause(delayMs);
         delayMs = Math.min(delayMs * 2, 10_000);
       }
     }
     this.#lastConnectError = undefined;
-    await this.#joinBrewery().catch((error: unknown) => this.#log.error({ err: error, brewery: this.#options.breweryJid }, 'could not join the brewery'));
+    await this.#joinBreweryWithRetry();
+  }
+
+  /** Joins the brewery, retrying (Jicofo: after reply-timeout) until joined, offline or stopping. */
+  async #joinBreweryWithRetry(): Promise<void> {
+    let delayMs = 1_000;
+    while (!this.#stopping && this.#connection.state === 'online') {
+      try {
+        await this.#joinBrewery();
+        return;
+      } catch (error) {
+        this.#log.error({ err: error, brewery: this.#options.breweryJid, retryInMs: delayMs }, 'could not join the brewery; retrying');
+        await this.#pause(delayMs);
+        delayMs = Math.min(delayMs * 2, 15_000);
+      }
+    }
+  }
+
+  /** A delay that `stop()` cuts short and that never keeps the process alive. */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#retryTimer = setTimeout(resolve, ms);
+      this.#retryTimer.unref();
+      this.#wake = resolve;
+    });
   }
 
   /** Stops every conference (bridge sessions expired, rooms left), leaves the brewery, closes the connection. */
   async stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#retryTimer);
+    this.#wake?.();
     clearInterval(this.#livenessTimer);
     await Promise.all([...this.conferences.values()].map((c) => c.stop('focus shutting down')));
     if (this.#connection.state === 'online') {
@@ -300,13 +325,13 @@ export class Focus {
   async #onReconnected(): Promise<void> {
     // A new session: every MUC membership is gone. Re-join the brewery and every room (§6 item 7: keep conferences
     // across XMPP reconnects rather than dropping them).
-    await this.#joinBrewery().catch((error: unknown) => this.#log.error({ err: error }, 'could not re-join the brewery'));
-    for (const c of this.conferences.values()) {
-      await this.#joinRoom(c.roomJid, 'focus').then(
+    const rooms = [...this.conferences.values()].map((c) =>
+      this.#joinRoom(c.roomJid, 'focus').then(
         () => c.sendFocusPresence(),
         (error: unknown) => this.#log.error({ err: error, room: c.roomJid }, 'could not re-join a room'),
-      );
-    }
+      ),
+    );
+    await Promise.all([this.#joinBreweryWithRetry(), ...rooms]);
   }
 
   // --- presence -----------------------------------------------------------------------------------------------
