@@ -368,6 +368,8 @@ export class Conference {
       const session: Session = { sid: randomBytes(8).toString('hex'), bridge, bridgeSessionId: this.#bridgeSessionId, ssrcRewriting, state: 'pending', allocation };
       p.session = session;
       this.#ctx.bridges.reserve(bridge, this.roomJid);
+      // The other member may have left while this invite ran: the lone-participant grace period applies.
+      if (this.participants.size === 1 && this.#singleTimer === undefined) this.#armSingleTimer();
       const jingle = this.#offer(p, session, features);
       try {
         await this.#ctx.request('set', p.occupantJid, buildJingle(jingle), this.#ctx.policy.jingleTimeoutMs);
