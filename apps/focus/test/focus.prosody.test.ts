@@ -1,4 +1,4 @@
-import { Element, NS, parseConferenceResponse, parseErrorStanza, type Jingle } from '@hummingbird/xmpp';
+import { Element, NS, buildJingle, parseConferenceResponse, parseErrorStanza, type Jingle } from '@hummingbird/xmpp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { affiliationSeen, errorOf, joinRoom, roomGone, until } from './support/helpers.js';
 import { GUEST_HOST, startFocusStack, type FocusStack } from './support/stack.js';
@@ -252,6 +252,10 @@ describe('media sessions through the bridge (fake COLIBRI2 bridge)', () => {
     const wrongSid = await errorOf(a.sendJingle({ ...remove, sid: 'nope' }));
     expect(wrongSid.condition).toBe('item-not-found');
     expect(wrongSid.appSpecific?.name).toBe('unknown-session');
+    // Jingle sent straight to the focus's JID (not through the room) by someone who is not an occupant: refused.
+    const outsider = await guest();
+    const direct = await errorOf(outsider.conn.caller.request('set', `focus@focus.${DOMAIN}/focus`, buildJingle({ ...remove, sid: a.sid }), { timeoutMs: 10_000 }));
+    expect(direct.condition).toBe('item-not-found');
     // Someone else's SSRC is refused.
     const stolen: Jingle = { ...remove, action: 'source-add', contents: [{ name: 'audio', description: { media: 'audio', payloadTypes: [], headerExtensions: [], extmapAllowMixed: false, rtcpMux: false, sources: [{ ssrc: 2000, name: 'e0000001-a1', parameters: [] }], ssrcGroups: [] } }] };
     expect((await errorOf(a.sendJingle(stolen))).condition).toBe('bad-request');
