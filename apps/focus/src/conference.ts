@@ -709,6 +709,37 @@ export class Conference {
     p.queue = p.queue.then(work, work).catch((error: unknown) => this.#log.error({ err: error, nick: p.nick }, 'bridge update failed'));
   }
 
+  // --- remote mute (spec §3.6) ---------------------------------------------------------------------------------
+
+  /**
+   * A mute request from occupant `nick` (`<mute xmlns="http://jitsi.org/jitmeet/<audio|video|desktop>" jid>`).
+   * Moderators may mute others; nobody may unmute someone else; anyone may (un)mute themselves. The focus passes
+   * the request on to the target client with `actor`, and the client mutes itself. The bridge is not asked to drop
+   * the media (COLIBRI2 force-mute) yet.
+   */
+  onMute(nick: string, namespace: string, targetJid: string | undefined, mute: boolean): void {
+    const actor = this.participants.get(nick);
+    if (actor === undefined) throw new StanzaError('item-not-found', 'cancel', 'not a participant of this conference');
+    let target: Participant | undefined;
+    try {
+      const j = targetJid === undefined ? undefined : parseJid(targetJid);
+      target = j?.resource === undefined || `${j.local ?? ''}@${j.domain}` !== this.roomJid ? undefined : this.participants.get(j.resource);
+    } catch {
+      target = undefined;
+    }
+    if (target === undefined) throw new StanzaError('item-not-found', 'cancel', 'no such participant in this room');
+    if (target !== actor) {
+      if (!mute) throw new StanzaError('not-allowed', 'cancel', 'nobody may unmute someone else');
+      if (actor.role !== 'moderator') throw new StanzaError('forbidden', 'auth', 'only moderators may mute others');
+    }
+    if (target === actor) return;
+    const request = new Element('mute', { xmlns: namespace, jid: target.occupantJid, actor: actor.occupantJid });
+    request.t('true');
+    this.#ctx.request('set', target.occupantJid, request, this.#ctx.policy.jingleTimeoutMs).catch((error: unknown) => {
+      this.#log.info({ err: error, target: target.nick }, 'mute request not acknowledged');
+    });
+  }
+
   // --- focus presence and stop --------------------------------------------------------------------------------
 
   /** The focus's own occupant presence: conference-properties, and bridgeNotAvailable when selection fails (§2.3). */

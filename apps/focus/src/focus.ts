@@ -114,6 +114,16 @@ export class Focus {
       if (from?.resource === undefined || conference === undefined) throw new StanzaError('item-not-found', 'cancel', 'no conference for this sender');
       conference.onJingle(from.resource, parseJingle(req.payload));
     });
+    for (const ns of [NS.JITMEET_AUDIO, NS.JITMEET_VIDEO, NS.JITMEET_DESKTOP]) {
+      router.register(ns, 'mute', 'set', (req) => {
+        const from = req.from;
+        const conference = from === undefined ? undefined : this.conferences.get(formatJid(bareJid(from)));
+        if (from?.resource === undefined || conference === undefined) throw new StanzaError('item-not-found', 'cancel', 'no conference for this sender');
+        const value = req.payload.getText().trim();
+        if (value !== 'true' && value !== 'false') throw new StanzaError('bad-request', 'modify', 'mute must be true or false');
+        conference.onMute(from.resource, ns, req.payload.attrs.jid, value === 'true');
+      });
+    }
     router.register(NS.DISCO_INFO, 'query', 'get', () => {
       const q = new Element('query', { xmlns: NS.DISCO_INFO });
       q.cnode(new Element('identity', { category: 'component', type: 'focus', name: 'Hummingbird focus' }));

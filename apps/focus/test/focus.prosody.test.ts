@@ -125,6 +125,39 @@ describe('roles', () => {
   });
 });
 
+describe('remote mute (§3.6)', () => {
+  it('a moderator mutes a participant (relayed with actor); a participant may not mute, nobody may unmute others', async () => {
+    const room = `mute@${MUC}`;
+    const mod = await tokenUser('mia', true, 'mute');
+    const other = await guest();
+    const owner = affiliationSeen(mod, room, 'w0000001', 'owner');
+    await joinRoom(mod, room, 'w0000001');
+    await owner;
+    // the owner grant makes Prosody give the moderator role; wait until the focus has seen it
+    await until(() => stack.focus.focus.conferences.get(room)?.participants.get('w0000001')?.role === 'moderator', 'moderator role');
+    await joinRoom(other, room, 'w0000002');
+    const muteIq = (ns: string, target: string, value: boolean): Element => {
+      const m = new Element('mute', { xmlns: ns, jid: `${room}/${target}` });
+      m.t(String(value));
+      return m;
+    };
+    const relayed = new Promise<Element>((resolve) => {
+      other.conn.router.register(NS.JITMEET_AUDIO, 'mute', 'set', (req) => {
+        resolve(req.payload);
+      });
+    });
+    await mod.conn.caller.set(`${room}/focus`, muteIq(NS.JITMEET_AUDIO, 'w0000002', true));
+    const m = await relayed;
+    expect(m.attrs.actor).toBe(`${room}/w0000001`);
+    expect(m.getText()).toBe('true');
+    expect((await errorOf(other.conn.caller.set(`${room}/focus`, muteIq(NS.JITMEET_VIDEO, 'w0000001', true)))).condition).toBe('forbidden');
+    expect((await errorOf(mod.conn.caller.set(`${room}/focus`, muteIq(NS.JITMEET_AUDIO, 'w0000002', false)))).condition).toBe('not-allowed');
+    expect((await errorOf(mod.conn.caller.set(`${room}/focus`, muteIq(NS.JITMEET_AUDIO, 'nobody', true)))).condition).toBe('item-not-found');
+    // self (un)mute is fine
+    await other.conn.caller.set(`${room}/focus`, muteIq(NS.JITMEET_AUDIO, 'w0000002', false));
+  });
+});
+
 describe('lock and lobby (as the client expects, §3.6)', () => {
   async function ownerRoom(room: string, nick: string): Promise<FakeParticipant> {
     const mod = await tokenUser(`owner-${nick}`, true, room.split('@')[0] ?? '');
