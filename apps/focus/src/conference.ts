@@ -605,7 +605,7 @@ export class Conference {
    * A Jingle IQ from occupant `nick` (already parsed; a malformed one never gets here). Returns when it may be
    * answered `result`; throws a StanzaError for an error answer. Bridge updates and propagation continue after.
    */
-  onJingle(nick: string, jingle: Jingle): void {
+  onJingle(nick: string, jingle: Jingle, extra: { iceFailed?: boolean } = {}): void {
     const p = this.participants.get(nick);
     if (p === undefined) throw new StanzaError('item-not-found', 'cancel', 'not a participant of this conference');
     this.#ctx.metrics.jingleReceived.inc({ action: jingle.action });
@@ -630,6 +630,7 @@ export class Conference {
       case 'session-info':
         // In-place ICE restart is not offered yet: the error makes ljm fall back to terminate + restart (§4.7).
         if (jingle.bridgeSession?.iceRestart === true) throw new StanzaError('feature-not-implemented', 'cancel', 'in-place ICE restart is not supported');
+        if (extra.iceFailed === true && jingle.bridgeSession?.id === session.bridgeSessionId) this.#onIceFailed(p);
         return;
       case 'transport-reject':
         return;
@@ -682,6 +683,24 @@ export class Conference {
       throw new StanzaError('resource-constraint', 'wait', 'restart requests are rate-limited');
     }
     this.#ctx.metrics.restarts.inc({ outcome: 'accepted' });
+    setImmediate(() => void this.invite(p));
+  }
+
+  /**
+   * Older clients' ICE-failure report (session-info ice-state failed, current bridge session): re-invite as Jicofo
+   * does — terminate ("ICE failed") and a fresh session-initiate — within the same restart budget as restart requests.
+   */
+  #onIceFailed(p: Participant): void {
+    this.#ctx.metrics.iceFailures.inc();
+    if (!p.restarts.tryAcquire()) {
+      this.#ctx.metrics.restarts.inc({ outcome: 'refused' });
+      this.#log.info({ nick: p.nick }, 'ICE failure reported; restart budget spent, no re-invite');
+      return;
+    }
+    this.#ctx.metrics.restarts.inc({ outcome: 'accepted' });
+    this.#log.info({ nick: p.nick }, 'ICE failure reported; re-inviting');
+    void this.#terminate(p, 'success', 'ICE failed');
+    this.#dropSession(p, true);
     setImmediate(() => void this.invite(p));
   }
 

@@ -112,7 +112,10 @@ export class Focus {
       const from = req.from;
       const conference = from === undefined ? undefined : this.conferences.get(formatJid(bareJid(from)));
       if (from?.resource === undefined || conference === undefined) throw new StanzaError('item-not-found', 'cancel', 'no conference for this sender');
-      conference.onJingle(from.resource, parseJingle(req.payload));
+      // Older clients report ICE failure as session-info <ice-state xmlns="http://jitsi.org/protocol/focus">failed
+      // (spec/jicofo-jvb.md §2.4); the Jingle model does not carry that element, so it is read here.
+      const iceFailed = req.payload.getChild('ice-state', NS.FOCUS)?.getText().trim() === 'failed';
+      conference.onJingle(from.resource, parseJingle(req.payload), { iceFailed });
     });
     for (const ns of [NS.JITMEET_AUDIO, NS.JITMEET_VIDEO, NS.JITMEET_DESKTOP]) {
       router.register(ns, 'mute', 'set', (req) => {

@@ -16,6 +16,7 @@ export interface FocusMetrics {
   readonly jingleSent: Counter<'action'>;
   readonly restarts: Counter<'outcome'>;
   readonly restartRequests: Counter;
+  readonly iceFailures: Counter;
   readonly forgedClaims: Counter;
   readonly conferenceRequests: Counter<'outcome'>;
 }
@@ -45,6 +46,7 @@ export function createFocusMetrics(live: LiveCounts, registry = new Registry()):
     jingleSent: new Counter({ name: 'hb_focus_jingle_sent_total', help: 'Jingle IQs sent, by action (Jicofo: jingle).', labelNames: ['action'], registers: [registry] }),
     restarts: new Counter({ name: 'hb_focus_restart_requests_total', help: 'session-terminate restart requests, accepted or refused by the budget (Jicofo: participant_notifications.request_restart).', labelNames: ['outcome'], registers: [registry] }),
     restartRequests: new Counter({ name: 'jicofo_participants_restart_requests_total', help: 'session-terminate restart requests, accepted or not (Jicofo\'s counter of the same name).', registers: [registry] }),
+    iceFailures: new Counter({ name: 'jicofo_participants_ice_failures_total', help: 'Participants that reported an ICE failure (Jicofo\'s counter of the same name).', registers: [registry] }),
     forgedClaims: new Counter({ name: 'hb_focus_ignored_claims_total', help: 'Claims elements ignored because the occupant is not on the token host.', registers: [registry] }),
     conferenceRequests: new Counter({ name: 'hb_focus_conference_requests_total', help: 'Conference requests (XMPP and HTTP), by outcome.', labelNames: ['outcome'], registers: [registry] }),
   };

@@ -298,6 +298,24 @@ describe('media sessions through the bridge (fake COLIBRI2 bridge)', () => {
     expect((await stillWorks).jingle.contents[0]?.description?.sources[0]?.ssrc).toBe(1005);
   });
 
+  it('an older client\'s ICE-failure report (session-info ice-state failed) gets it re-invited', async () => {
+    const room = `icefail@${MUC}`;
+    const a = await guest();
+    const b = await guest();
+    await joinRoom(a, room, 'x0000001');
+    await joinRoom(b, room, 'x0000002');
+    await a.nextJingle('session-initiate', { after: 0 });
+    const oldSid = a.sid;
+    const before = a.jingles.length;
+    const info = buildJingle({ action: 'session-info', sid: a.sid, contents: [], groups: [], bridgeSession: { id: a.lastInitiate.bridgeSession?.id ?? '' } });
+    info.cnode(new Element('ice-state', { xmlns: NS.FOCUS }).t('failed'));
+    await a.sendJingle(info);
+    expect((await a.nextJingle('session-terminate', { after: before })).jingle.reason?.text).toBe('ICE failed');
+    const again = await a.nextJingle('session-initiate', { after: before });
+    expect(again.jingle.sid).not.toBe(oldSid);
+    expect((await stack.focus.ops.inject('/metrics')).body).toMatch(/jicofo_participants_ice_failures_total [1-9]/);
+  });
+
   it('a moderator destroying the room ends the conference (bridge conference expired)', async () => {
     const room = `destroyed@${MUC}`;
     const mod = await tokenUser('dora', true, 'destroyed');
@@ -376,6 +394,10 @@ describe('media sessions through the bridge (fake COLIBRI2 bridge)', () => {
       const again = await a.nextJingle('session-initiate', { after: before });
       expect(again.jingle.sid).not.toBe(oldSid);
     }
+    // The spent budget also covers an older client's ICE-failure report: acknowledged, no re-invite.
+    const iceFailed = buildJingle({ action: 'session-info', sid: a.sid, contents: [], groups: [], bridgeSession: { id: a.lastInitiate.bridgeSession?.id ?? '' } });
+    iceFailed.cnode(new Element('ice-state', { xmlns: NS.FOCUS }).t('failed'));
+    await a.sendJingle(iceFailed);
     const before = a.jingles.length;
     const refused = await errorOf(a.sendJingle(restart(a)));
     expect(refused.condition).toBe('resource-constraint');
