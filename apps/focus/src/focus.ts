@@ -212,6 +212,7 @@ export class Focus {
     clearTimeout(this.#retryTimer);
     this.#wake?.();
     clearInterval(this.#livenessTimer);
+    await Promise.allSettled([...this.#starting.values()]);
     await Promise.all([...this.conferences.values()].map((c) => c.stop('focus shutting down')));
     if (this.#connection.state === 'online') {
       await this.#connection
@@ -285,6 +286,11 @@ export class Focus {
   async #startConference(roomJid: string): Promise<Conference> {
     await this.#joinRoom(roomJid, 'focus');
     const meetingId = await this.#configureRoom(roomJid);
+    if (this.#stopping) {
+      // stop() ran while this room was being set up: leave it instead of starting a conference nobody stops.
+      await this.#connection.send(new Element('presence', { from: this.focusJid, to: `${roomJid}/focus`, type: 'unavailable' })).catch(() => undefined);
+      throw new StanzaError('service-unavailable', 'cancel', 'the focus is shutting down');
+    }
     const conference = new Conference(roomJid, meetingId, this.#context());
     this.conferences.set(roomJid, conference);
     this.metrics.conferencesCreated.inc();
