@@ -434,6 +434,26 @@ describe('media sessions through the bridge (fake COLIBRI2 bridge)', () => {
     await roomGone(probe, room);
   });
 
+  it('a bad-request from the bridge fails only that participant: no penalty for the bridge, the others go on', async () => {
+    const room = `refused@${MUC}`;
+    bridge.refuse.add('y0000002');
+    try {
+      const a = await guest();
+      const b = await guest();
+      await joinRoom(a, room, 'y0000001');
+      const refused = bridge.nextRequest((m) => m.endpoints[0]?.id === 'y0000002');
+      await joinRoom(b, room, 'y0000002');
+      await refused;
+      await a.nextJingle('session-initiate', { after: 0 });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(b.jingles.map((j) => j.jingle.action)).not.toContain('session-initiate');
+      expect(stack.focus.focus.bridges.isOperational(`${BREWERY}/jvb-1`)).toBe(true);
+      expect((await stack.focus.ops.inject('/metrics')).body).toMatch(/hb_focus_colibri_failures_total\{action="fail-participant"\} [1-9]/);
+    } finally {
+      bridge.refuse.clear();
+    }
+  });
+
   it('a bridge that lost the conference (conference_not_found) gets it re-created and everyone re-invited', async () => {
     const room = `forgot@${MUC}`;
     const a = await guest();

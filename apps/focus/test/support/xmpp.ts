@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   Element,
   NS,
+  StanzaError,
   buildConferenceModified,
   buildBridgeStats,
   buildJingle,
@@ -68,6 +69,8 @@ export class FakeBridge {
   readonly requests: ConferenceModify[] = [];
   /** Stop answering (a hung bridge: SIGSTOP-like from the focus's point of view). */
   hang = false;
+  /** Endpoint ids whose creation is refused with bad-request (a request the bridge cannot accept, §3.5). */
+  readonly refuse = new Set<string>();
   readonly #conferences = new Map<string, Set<string>>();
   readonly #listeners = new Set<(m: ConferenceModify) => void>();
   #counter = 0;
@@ -143,6 +146,7 @@ export class FakeBridge {
     this.requests.push(m);
     for (const l of [...this.#listeners]) l(m);
     if (this.hang) return new Promise<never>(() => undefined);
+    if (m.endpoints.some((ep) => ep.create === true && this.refuse.has(ep.id))) throw new StanzaError('bad-request', 'modify', 'refused by the test');
     let conf = this.#conferences.get(m.meetingId);
     if (m.create === true) {
       if (conf !== undefined) throw colibri2StanzaError('conference_already_exists');
