@@ -1,11 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { ConfigError, createLogger, type RunningService } from '@hummingbird/service';
-import { afterEach, describe, expect, it } from 'vitest';
-import { componentDomain, focusConfig, start, type FocusConfig } from '../src/index.js';
+import { ConfigError } from '@hummingbird/service';
+import { describe, expect, it } from 'vitest';
+import { breweryJid, componentDomain, focusConfig, mucDomain } from '../src/index.js';
 
 const samplePath = fileURLToPath(new URL('../config.sample.yaml', import.meta.url));
 const required = { HB_FOCUS_XMPP__DOMAIN: 'meet.example.com', HB_FOCUS_XMPP__COMPONENT__SECRET: 'component-secret' };
-const logger = createLogger({ name: 'focus', level: 'silent' });
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -28,6 +27,9 @@ describe('focus config', () => {
     expect(config.ops).toEqual({ host: '127.0.0.1', port: 8888 });
     expect(config.xmpp.component).toMatchObject({ host: '127.0.0.1', port: 5347, secret: 'component-secret' });
     expect(componentDomain(config)).toBe('focus.meet.example.com');
+    expect(mucDomain(config)).toBe('conference.meet.example.com');
+    expect(breweryJid(config)).toBe('jvbbrewery@internal.auth.meet.example.com');
+    expect(config.auth).toEqual({ authenticatedModerators: false, guestsMayCreateRooms: true });
   });
 
   it('without the required keys, names each of them', () => {
@@ -47,38 +49,5 @@ describe('focus config', () => {
       'xmpp.domain (from HB_FOCUS_XMPP__DOMAIN)',
     ]);
     expect(error.message).toContain('must be a domain only');
-  });
-});
-
-describe('focus service', () => {
-  let service: RunningService | undefined;
-  afterEach(async () => {
-    await service?.close();
-    service = undefined;
-  });
-
-  async function started(): Promise<RunningService> {
-    const config: FocusConfig = focusConfig.loadConfig({ env: { ...required, HB_FOCUS_OPS__PORT: '0' } });
-    service = await start(config, logger);
-    return service;
-  }
-
-  it('reports 503 with an honest "not implemented yet" reason on /about/health', async () => {
-    const res = await (await started()).ops.inject('/about/health');
-    expect(res.statusCode).toBe(503);
-    expect(res.json()).toEqual({ status: 'unhealthy', reasons: [expect.stringMatching(/^not implemented yet: /) as string] });
-  });
-
-  it('reports its name and package version on /about/version', async () => {
-    const res = await (await started()).ops.inject('/about/version');
-    expect(res.json()).toEqual({ name: 'hummingbird-focus', version: '0.1.0' });
-  });
-
-  it('listens on loopback and stops listening once closed', async () => {
-    const running = await started();
-    const port = running.ops.port;
-    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
-    expect((await running.close()).clean).toBe(true);
-    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
   });
 });

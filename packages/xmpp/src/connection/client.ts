@@ -16,6 +16,12 @@ export interface ClientConnectionOptions extends ConnectionOptions {
   username?: string;
   password?: string;
   resource?: string;
+  /**
+   * Forces one SASL mechanism (e.g. `PLAIN`) instead of xmpp.js's choice, which never uses PLAIN on an unencrypted
+   * stream (loopback tests; Hummingbird's token host offers PLAIN only, docs/jwt.md). Login fails if the server does
+   * not offer it.
+   */
+  saslMechanism?: string;
 }
 
 /**
@@ -43,6 +49,15 @@ export class ClientConnection extends XmppConnection {
       ...(options.username === undefined ? {} : { username: options.username }),
       ...(options.password === undefined ? {} : { password: options.password }),
       ...(options.resource === undefined ? {} : { resource: options.resource }),
+      ...(options.saslMechanism === undefined
+        ? {}
+        : {
+            credentials: async (authenticate, mechanisms): Promise<void> => {
+              const mechanism = options.saslMechanism as string;
+              if (!mechanisms.includes(mechanism)) throw new Error(`the server does not offer SASL ${mechanism} (offered: ${mechanisms.join(', ')})`);
+              await authenticate({ username: options.username, password: options.password }, mechanism);
+            },
+          }),
     });
     super(entity, options);
     this.#client = entity;

@@ -13,6 +13,11 @@ declare module '@xmpp/client' {
     resource?: string;
     username?: string;
     password?: string;
+    /**
+     * Replaces xmpp.js's mechanism choice (which never picks PLAIN on an unencrypted stream): called with
+     * `authenticate(credentials, mechanism)` and the mechanisms the server offers.
+     */
+    credentials?: (authenticate: (credentials: { username?: string; password?: string }, mechanism: string) => Promise<void>, mechanisms: string[]) => Promise<void>;
     /** Milliseconds xmpp.js waits for the stream header and for the server's `</stream>` on close. Default 2000. */
     timeout?: number;
   }

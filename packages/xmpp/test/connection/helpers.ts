@@ -37,7 +37,7 @@ export function anonymousClient(
   return track(createClientConnection({ service, domain: prosody.domain, ...options }));
 }
 
-export function serviceClient(prosody: ProsodyHandle, login: Pick<ClientConnectionOptions, 'username' | 'password'>, options: ConnectionOptions = {}): ClientConnection {
+export function serviceClient(prosody: ProsodyHandle, login: Pick<ClientConnectionOptions, 'username' | 'password' | 'saslMechanism'>, options: ConnectionOptions = {}): ClientConnection {
   return track(
     createClientConnection({ service: `xmpp://127.0.0.1:${String(prosody.ports.c2s)}`, domain: prosody.hosts.auth, ...login, ...options }),
   );

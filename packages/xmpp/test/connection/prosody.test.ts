@@ -184,6 +184,15 @@ describe('client and component exchange IQs through the router (real Prosody)', 
     await Promise.all([jvb.stop(), web.stop()]);
   });
 
+  it('saslMechanism forces the mechanism: PLAIN over loopback TCP logs in; an unoffered one fails the start', async () => {
+    const plain = serviceClient(prosody, { username: 'jvb', password: 'jvbpass', saslMechanism: 'PLAIN' });
+    await plain.start();
+    expect(plain.jid?.local).toBe('jvb');
+    await plain.stop();
+    const bogus = serviceClient(prosody, { username: 'jvb', password: 'jvbpass', saslMechanism: 'X-NOPE' });
+    await expect(bogus.start()).rejects.toThrow(/does not offer SASL X-NOPE/);
+  });
+
   it('pending requests are rejected when the connection is lost; sends while not online are refused', async () => {
     const client = anonymousClient(prosody, 'tcp', { reconnect: { initialMs: 100, maxMs: 200 } });
     await client.start();

@@ -1,0 +1,49 @@
+import type { MidMode, offerDescription } from '@hummingbird/xmpp';
+
+/** The mediasoup router capabilities type, as the xmpp mapping takes it (mediasoup stays a bridge dependency). */
+export type RouterCapabilities = Parameters<typeof offerDescription>[0];
+
+/**
+ * What the focus offers (spec/jitsi-client-protocol.md §4.2 "recommended minimal offer", §8.3): Opus and VP8 (+ rtx)
+ * with the payload types and header-extension ids a mediasoup 3.19 router computes for apps/bridge's
+ * ROUTER_MEDIA_CODECS (Opus, then VP8): opus 100, VP8 101, rtx 102; abs-send-time 4, transport-cc 5,
+ * ssrc-audio-level 10. The same payload types and extensions go to the bridge in every COLIBRI2 allocation
+ * (`<media>`), so a bridge whose router computes other ids sees it there.
+ */
+export const ROUTER_CAPABILITIES: RouterCapabilities = {
+  codecs: [
+    {
+      kind: 'audio',
+      mimeType: 'audio/opus',
+      clockRate: 48000,
+      channels: 2,
+      parameters: { minptime: 10, useinbandfec: 1 },
+      rtcpFeedback: [{ type: 'transport-cc', parameter: '' }],
+      preferredPayloadType: 100,
+    },
+    {
+      kind: 'video',
+      mimeType: 'video/VP8',
+      clockRate: 90000,
+      parameters: {},
+      rtcpFeedback: [
+        { type: 'nack', parameter: '' },
+        { type: 'nack', parameter: 'pli' },
+        { type: 'ccm', parameter: 'fir' },
+        { type: 'transport-cc', parameter: '' },
+      ],
+      preferredPayloadType: 101,
+    },
+    { kind: 'video', mimeType: 'video/rtx', clockRate: 90000, parameters: { apt: 101 }, rtcpFeedback: [], preferredPayloadType: 102 },
+  ],
+  headerExtensions: [
+    { kind: 'audio', uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time', preferredId: 4, preferredEncrypt: false, direction: 'sendrecv' },
+    { kind: 'video', uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time', preferredId: 4, preferredEncrypt: false, direction: 'sendrecv' },
+    { kind: 'audio', uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', preferredId: 5, preferredEncrypt: false, direction: 'recvonly' },
+    { kind: 'video', uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', preferredId: 5, preferredEncrypt: false, direction: 'sendrecv' },
+    { kind: 'audio', uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', preferredId: 10, preferredEncrypt: false, direction: 'sendrecv' },
+  ],
+};
+
+/** packages/xmpp README: never offer sdes:mid (Chrome drops consumer packets stamped with router MIDs). */
+export const MID_MODE: MidMode = 'no-mid-extension';
