@@ -629,7 +629,7 @@ export class TurnServer implements TurnServerHandle {
     if (!allocation.hasPermission(peerIp, now)) return this.#counters.drop('no-permission');
     if (!allocation.toClient.take(msg.length, now)) return this.#counters.drop('bandwidth');
     const link = allocation.link;
-    const channel = allocation.channelsByPeer.get(`${peerIp}|${peerPort}`);
+    const channel = allocation.channelFor(peerIp, peerPort);
     // The peer's bytes are sent as they came, behind our header: never parsed (spec/turn.md §3).
     if (channel !== undefined && channel.expiresAt > now) {
       const header = channelDataHeader(channel.number, msg.length);
@@ -941,10 +941,10 @@ export class TurnServer implements TurnServerHandle {
     if (byNumber !== undefined && live(byNumber)) {
       byNumber.expiresAt = expiresAt;
     } else {
-      if (byNumber !== undefined) allocation.channelsByPeer.delete(byNumber.peerKey);
+      if (byNumber !== undefined) allocation.unbindChannel(byNumber);
       const binding: ChannelBinding = { number, peer, peerKey, expiresAt };
       allocation.channels.set(number, binding);
-      allocation.channelsByPeer.set(peerKey, binding);
+      allocation.bindChannel(binding);
     }
     allocation.channelCooldown.set(number, { peerKey, until: expiresAt + 300_000 });
     // RFC 8656 §11.2: a ChannelBind also installs or refreshes the permission for the peer.
