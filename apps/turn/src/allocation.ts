@@ -49,6 +49,8 @@ export class TurnAllocation {
   readonly permissions = new Map<string, number>();
   readonly channels = new Map<number, ChannelBinding>();
   readonly channelsByPeer = new Map<string, ChannelBinding>();
+  /** The same bindings by peer port, then peer IP: the per-packet lookup builds no key string. */
+  readonly #channelsByPort = new Map<number, Map<string, ChannelBinding>>();
   /** RFC 8656 §12: a number or peer that was bound cannot be rebound differently for 5 minutes. */
   readonly channelCooldown = new Map<number, { peerKey: string; until: number }>();
   readonly toPeer: ByteBucket;
@@ -110,6 +112,33 @@ export class TurnAllocation {
     return bytes;
   }
 
+  /** Installs `binding` in both peer indexes (the caller keeps `channels` by number). */
+  bindChannel(binding: ChannelBinding): void {
+    this.channelsByPeer.set(binding.peerKey, binding);
+    let byIp = this.#channelsByPort.get(binding.peer.port);
+    if (byIp === undefined) {
+      byIp = new Map();
+      this.#channelsByPort.set(binding.peer.port, byIp);
+    }
+    byIp.set(binding.peer.address, binding);
+  }
+
+  /** Removes `binding` from both peer indexes, if it is the one installed there. */
+  unbindChannel(binding: ChannelBinding): void {
+    if (this.channelsByPeer.get(binding.peerKey) === binding) this.channelsByPeer.delete(binding.peerKey);
+    const byIp = this.#channelsByPort.get(binding.peer.port);
+    if (byIp?.get(binding.peer.address) === binding) {
+      byIp.delete(binding.peer.address);
+      if (byIp.size === 0) this.#channelsByPort.delete(binding.peer.port);
+    }
+  }
+
+  /** The channel bound to a peer (hot path: no allocation without channels pays a lookup). */
+  channelFor(ip: string, port: number): ChannelBinding | undefined {
+    if (this.channels.size === 0) return undefined;
+    return this.#channelsByPort.get(port)?.get(ip);
+  }
+
   hasPermission(ip: string, now: number): boolean {
     const until = this.permissions.get(ip);
     return until !== undefined && until > now;
@@ -126,7 +155,7 @@ export class TurnAllocation {
     for (const [number, channel] of this.channels) {
       if (channel.expiresAt <= now) {
         this.channels.delete(number);
-        this.channelsByPeer.delete(channel.peerKey);
+        this.unbindChannel(channel);
       }
     }
     for (const [number, cooldown] of this.channelCooldown) if (cooldown.until <= now) this.channelCooldown.delete(number);

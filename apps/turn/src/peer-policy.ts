@@ -4,8 +4,10 @@ import { bytesToIp, ipToBytes, type TransportAddress } from './address.js';
  * Which peers a client may reach through the relay (spec/turn.md §3 SSRF matrix, §4.2 item 6).
  * Deny by default everything that is not the public Internet; an explicit allow list re-opens
  * ranges (the bridge's private address, a loopback echo peer in tests). The relay's own
- * listener and relay ports are refused even when allow-listed: relaying into ourselves is how
- * node-turn answered its own Binding requests.
+ * listener (control) ports are refused even when allow-listed: relaying into ourselves is how
+ * node-turn answered its own Binding requests. Its relay ports are not: a relayed address is
+ * another client's allocation, which only passes on what its own permissions let through
+ * (hairpin relaying, docs/turn.md "Peer policy").
  */
 
 interface Cidr {
@@ -89,8 +91,12 @@ export interface PeerPolicyOptions {
   deny?: readonly string[];
   /** IPs of this relay (listener, relay and external addresses, local interfaces). */
   ownIps: readonly string[];
-  /** Ports of this relay on those IPs: listener ports, and whether a relay port is bound by us now. */
-  ownPorts: { listeners: readonly number[]; relayPortInUse: (port: number) => boolean };
+  /**
+   * Listener (control) ports of this relay on those IPs. Relay ports are NOT refused: two clients
+   * of one relay reach each other relay-to-relay (docs/turn.md, "hairpin"), policed by the IP
+   * rules and by the target allocation's own permissions.
+   */
+  ownPorts: { listeners: readonly number[] };
 }
 
 export class PeerPolicy {
@@ -98,7 +104,6 @@ export class PeerPolicy {
   readonly #deny: Cidr[];
   readonly #ownIps: Set<string>;
   readonly #listenerPorts: Set<number>;
-  readonly #relayPortInUse: (port: number) => boolean;
 
   constructor(options: PeerPolicyOptions) {
     this.#allow = (options.allow ?? []).map(parseListCidr);
@@ -109,7 +114,6 @@ export class PeerPolicy {
       if (bytes !== undefined) this.#ownIps.add(bytesToIp(bytes));
     }
     this.#listenerPorts = new Set(options.ownPorts.listeners);
-    this.#relayPortInUse = options.ownPorts.relayPortInUse;
   }
 
   /** Verdict for an IP alone (CreatePermission installs per IP; RFC 8656 §9). */
@@ -122,16 +126,21 @@ export class PeerPolicy {
     return 'allowed';
   }
 
-  /** Verdict for a transport address: the IP rules, then the relay's own ports. */
+  /** Verdict for a transport address: the IP rules, then the relay's own listener ports. */
   check(peer: TransportAddress): PeerVerdict {
     const verdict = this.checkIp(peer.address);
     if (verdict !== 'allowed') return verdict;
     return this.isOwnAddress(peer.address, peer.port) ? 'own-address' : 'allowed';
   }
 
-  /** True for one of our listener or relay ports on one of our own (or a loopback) IP. */
+  /** True for one of our listener ports on one of our own (or a loopback) IP. */
   isOwnAddress(ip: string, port: number): boolean {
-    if (!this.#listenerPorts.has(port) && !this.#relayPortInUse(port)) return false;
+    if (!this.#listenerPorts.has(port)) return false;
+    return this.isOwnIp(ip);
+  }
+
+  /** True for one of our own IPs (or a loopback / unspecified one), in any notation. */
+  isOwnIp(ip: string): boolean {
     const bytes = ipToBytes(ip);
     if (bytes === undefined) return true;
     const judged = embeddedV4(bytes) ?? bytes;

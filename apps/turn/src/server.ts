@@ -73,8 +73,9 @@ export interface TurnServerOptions {
   /** CIDRs denied on top of the built-in list. */
   denyPeers?: string[];
   /**
-   * Relay ports treated as our own on our own IPs even when this process has not bound them
-   * (cluster mode: the other workers' slices). Default: only the ports this process has bound.
+   * The whole relay range when this process serves only a slice of it (cluster mode: the other
+   * workers' slices). Hairpin traffic to those ports goes through the kernel to the relay host,
+   * and traffic arriving from them is reported as coming from the external IP (docs/turn.md).
    */
   ownRelayRange?: { min: number; max: number };
   tls?: {
@@ -220,6 +221,17 @@ export class TurnServer implements TurnServerHandle {
   readonly #pendingAllocations = new Set<string>();
   readonly #perUser = new Map<string, number>();
   readonly #relayPortsInUse = new Set<number>();
+  /** Live allocations by relay port (ports are unique across both families): hairpin delivery. */
+  readonly #allocationsByRelayPort = new Map<number, TurnAllocation>();
+  readonly #relayPortMin: number;
+  readonly #relayPortMax: number;
+  /** Own IPs as exact text, the cheap first test before the policy's notation-proof one. */
+  readonly #ownIpText = new Set<string>();
+  /** Canonical external IPs and bound relay hosts (hairpin checks compare canonical text). */
+  readonly #externalIp: string | undefined;
+  readonly #externalIp6: string | undefined;
+  readonly #relayBound4: string | undefined;
+  readonly #relayBound6: string | undefined;
   #relayCursor: number;
   #udp: UdpSocket | undefined;
   #tcp: TcpServer | undefined;
@@ -243,6 +255,17 @@ export class TurnServer implements TurnServerHandle {
     this.#limiter = new SourceRateLimiter({ perSecond: this.#cfg.unauthenticatedPerSecond, burst: this.#cfg.unauthenticatedBurst, maxEntries: this.#cfg.rateLimitEntries });
     const span = options.relay.portMax - options.relay.portMin + 1;
     this.#relayCursor = options.relay.portMin + Math.floor(Math.random() * span);
+    this.#relayPortMin = options.relay.portMin;
+    this.#relayPortMax = options.relay.portMax;
+    const canon = (ip: string | undefined): string | undefined => (ip === undefined ? undefined : (canonicalIp(ip) ?? ip));
+    this.#externalIp = canon(options.externalIp);
+    this.#externalIp6 = canon(options.externalIp6);
+    this.#relayBound4 = canon(this.#relayHost(4));
+    this.#relayBound6 = canon(this.#relayHost(6));
+  }
+
+  #relayBound(family: 4 | 6): string | undefined {
+    return family === 4 ? this.#relayBound4 : this.#relayBound6;
   }
 
   get ports(): { udp: number; tcp: number; tls?: number } {
@@ -310,11 +333,9 @@ export class TurnServer implements TurnServerHandle {
       allow: this.#options.allowPeers,
       deny: this.#options.denyPeers,
       ownIps: [...ownIps],
-      ownPorts: {
-        listeners,
-        relayPortInUse: (port) => this.#relayPortsInUse.has(port) || (this.#options.ownRelayRange !== undefined && port >= this.#options.ownRelayRange.min && port <= this.#options.ownRelayRange.max),
-      },
+      ownPorts: { listeners },
     });
+    for (const ip of ownIps) this.#ownIpText.add(ip);
     const sweepMs = Math.max(250, Math.min(10_000, (Math.min(this.#cfg.permissionSec, this.#cfg.channelSec) * 1000) / 4));
     this.#sweepTimer = setInterval(() => this.#sweep(), sweepMs);
     this.#sweepTimer.unref();
@@ -541,7 +562,8 @@ export class TurnServer implements TurnServerHandle {
     if (send.family !== allocation.family) return this.#counters.drop('denied-peer');
     const now = Date.now();
     // Permissions are only ever installed for allowed IPs; the port check stops relaying into
-    // our own listener or relay ports on an allow-listed IP (spec/turn.md §4.2 item 6).
+    // our own listener ports on an allow-listed IP (spec/turn.md §4.2 item 6; relay ports are
+    // allowed, see #toPeer).
     if (!allocation.hasPermission(send.address, now)) return this.#counters.drop('no-permission');
     if (this.#policy.isOwnAddress(send.address, send.port)) return this.#counters.drop('denied-peer');
     if (!allocation.toPeer.take(send.data.length, now)) return this.#counters.drop('bandwidth');
@@ -551,18 +573,63 @@ export class TurnServer implements TurnServerHandle {
   #toPeer(allocation: TurnAllocation, payload: Buffer, port: number, address: string): void {
     this.#counters.toPeerPackets++;
     this.#counters.toPeerBytes += payload.length;
+    // Hairpin: the peer is another allocation of this relay (two relay-only browsers on one
+    // server). Handed over in process, as if it had arrived on the target's relay socket from our
+    // relayed address as the clients know it (XOR-RELAYED-ADDRESS, external IP included): no
+    // syscall pair, works when the external IP is not reachable from inside, and the target's
+    // own permission check (#fromPeer) decides as for any peer. The range check keeps this off
+    // the ordinary path.
+    if (port >= this.#relayPortMin && port <= this.#relayPortMax) {
+      const target = this.#allocationsByRelayPort.get(port);
+      if (target !== undefined && target.family === allocation.family && this.#isRelayIp(address, target.family)) {
+        return this.#fromPeer(target, payload, allocation.relayed.address, allocation.relayed.port);
+      }
+      // Our external IP on a relay port with no live allocation behind it: nobody to deliver to,
+      // and the NAT in front of us must not be sent traffic on its behalf.
+      if (address === (allocation.family === 4 ? this.#externalIp : this.#externalIp6)) return this.#counters.drop('no-allocation');
+    }
+    const sibling = this.#options.ownRelayRange;
+    if (sibling !== undefined && port >= sibling.min && port <= sibling.max && this.#isOwnIp(address)) {
+      // Another worker's allocation: reach its socket where it is bound, not via the external IP.
+      const host = this.#relayHost(allocation.family);
+      if (host !== undefined && !isWildcard(host)) address = host;
+    }
     // No completion callback: it would cost a request object per datagram. Send errors (ICMP
     // unreachable surfacing as ECONNREFUSED) arrive as the socket's 'error' event instead.
     allocation.relay.send(payload, port, address);
   }
 
-  #fromPeer(allocation: TurnAllocation, msg: Buffer, rinfo: RemoteInfo): void {
-    const peerIp = allocation.family === 4 ? rinfo.address : (canonicalIp(rinfo.address) ?? rinfo.address);
+  #isOwnIp(address: string): boolean {
+    return this.#ownIpText.has(address) || this.#policy.isOwnIp(address);
+  }
+
+  /** Whether `address` names where our relay sockets of `family` are: the advertised (external) or bound IP, any own IP when bound to the wildcard. */
+  #isRelayIp(address: string, family: 4 | 6): boolean {
+    if (address === (family === 4 ? this.#externalIp : this.#externalIp6)) return true;
+    const host = this.#relayHost(family);
+    if (host === undefined) return false;
+    return isWildcard(host) ? this.#isOwnIp(address) : address === this.#relayBound(family);
+  }
+
+  #fromRelaySocket(allocation: TurnAllocation, msg: Buffer, rinfo: RemoteInfo): void {
+    let peerIp = allocation.family === 4 ? rinfo.address : (canonicalIp(rinfo.address) ?? rinfo.address);
+    const sibling = this.#options.ownRelayRange;
+    if (sibling !== undefined && rinfo.port >= sibling.min && rinfo.port <= sibling.max && peerIp === this.#relayHost(allocation.family)) {
+      // From another worker's allocation (hairpin through the kernel): the client knows that
+      // allocation by its XOR-RELAYED-ADDRESS, so name it the same way.
+      const external = allocation.family === 4 ? this.#options.externalIp : this.#options.externalIp6;
+      if (external !== undefined) peerIp = canonicalIp(external) ?? external;
+    }
+    this.#fromPeer(allocation, msg, peerIp, rinfo.port);
+  }
+
+  /** A datagram for the client of `allocation` from peer `peerIp`:`peerPort` (canonical text). */
+  #fromPeer(allocation: TurnAllocation, msg: Buffer, peerIp: string, peerPort: number): void {
     const now = Date.now();
     if (!allocation.hasPermission(peerIp, now)) return this.#counters.drop('no-permission');
     if (!allocation.toClient.take(msg.length, now)) return this.#counters.drop('bandwidth');
     const link = allocation.link;
-    const channel = allocation.channelsByPeer.get(`${peerIp}|${rinfo.port}`);
+    const channel = allocation.channelFor(peerIp, peerPort);
     // The peer's bytes are sent as they came, behind our header: never parsed (spec/turn.md §3).
     if (channel !== undefined && channel.expiresAt > now) {
       const header = channelDataHeader(channel.number, msg.length);
@@ -571,7 +638,7 @@ export class TurnServer implements TurnServerHandle {
     } else {
       const bytes = allocation.addressBytes(peerIp);
       if (bytes === undefined) return this.#counters.drop('no-permission');
-      const header = dataIndicationHeader(allocation.family, bytes, rinfo.port, msg.length, allocation.nextDataTransactionId());
+      const header = dataIndicationHeader(allocation.family, bytes, peerPort, msg.length, allocation.nextDataTransactionId());
       const pad = PADDING[(4 - (msg.length & 3)) & 3]!;
       link.send(pad.length === 0 ? [header, msg] : [header, msg, pad]);
     }
@@ -603,7 +670,9 @@ export class TurnServer implements TurnServerHandle {
     const auth = this.#authenticate(link, message);
     if (auth === undefined) return;
     if (message.unknownRequired.length > 0) return this.#unknownAttributes(link, message, auth.key);
-    if (allocation !== undefined && allocation.username !== auth.username) {
+    // RFC 8656 §7.2: an Allocate on a 5-tuple that has an allocation is 437 whoever asks (checked
+    // in #allocate); 441 is for the other requests of another user on it.
+    if (allocation !== undefined && allocation.username !== auth.username && message.method !== Method.Allocate) {
       return this.#error(link, message, ErrorCode.WrongCredentials, 'wrong-credentials', auth.key);
     }
     switch (message.method) {
@@ -683,7 +752,7 @@ export class TurnServer implements TurnServerHandle {
     const tid = message.transactionId.toString('hex');
     if (existing !== undefined) {
       // A retransmission gets the original answer; anything else on this 5-tuple is 437.
-      if (existing.allocateTransactionId === tid) return void link.send([existing.allocateResponse]);
+      if (existing.allocateTransactionId === tid && existing.username === auth.username) return void link.send([existing.allocateResponse]);
       return void this.#error(link, message, ErrorCode.AllocationMismatch, 'allocation-mismatch', auth.key);
     }
     if (this.#pendingAllocations.has(link.key)) return; // its answer is on the way
@@ -763,7 +832,8 @@ export class TurnServer implements TurnServerHandle {
       allocateTransactionId: tid,
       allocateResponse: response,
     });
-    relay.socket.on('message', (msg, rinfo) => this.#fromPeer(allocation, msg, rinfo));
+    relay.socket.on('message', (msg, rinfo) => this.#fromRelaySocket(allocation, msg, rinfo));
+    this.#allocationsByRelayPort.set(relay.port, allocation);
     relay.socket.on('error', (error) => {
       this.#counters.drop('relay-send-error');
       this.#log.debug({ err: error }, 'turn: relay socket error');
@@ -808,7 +878,8 @@ export class TurnServer implements TurnServerHandle {
     if (peer === undefined) return this.#error(link, message, ErrorCode.BadRequest, 'bad-request', auth.key);
     if (peer.family !== allocation.family) return this.#error(link, message, ErrorCode.PeerAddressFamilyMismatch, 'peer-address-family', auth.key);
     // CreatePermission is per IP (RFC 8656 §9: the port is ignored); ChannelBind names a port,
-    // and our own listener and relay ports are refused even on an allow-listed IP.
+    // and our own listener ports are refused even on an allow-listed IP (relay ports are not:
+    // hairpin relaying, docs/turn.md "Peer policy").
     const verdict = checkPort ? this.#policy.check(peer) : this.#policy.checkIp(peer.address);
     if (verdict !== 'allowed') return this.#error(link, message, ErrorCode.Forbidden, 'forbidden-peer', auth.key);
     return peer;
@@ -870,10 +941,10 @@ export class TurnServer implements TurnServerHandle {
     if (byNumber !== undefined && live(byNumber)) {
       byNumber.expiresAt = expiresAt;
     } else {
-      if (byNumber !== undefined) allocation.channelsByPeer.delete(byNumber.peerKey);
+      if (byNumber !== undefined) allocation.unbindChannel(byNumber);
       const binding: ChannelBinding = { number, peer, peerKey, expiresAt };
       allocation.channels.set(number, binding);
-      allocation.channelsByPeer.set(peerKey, binding);
+      allocation.bindChannel(binding);
     }
     allocation.channelCooldown.set(number, { peerKey, until: expiresAt + 300_000 });
     // RFC 8656 §11.2: a ChannelBind also installs or refreshes the permission for the peer.
@@ -943,6 +1014,7 @@ export class TurnServer implements TurnServerHandle {
   #release(allocation: TurnAllocation, why: string): void {
     if (!allocation.close()) return;
     if (this.#allocations.get(allocation.link.key) === allocation) this.#allocations.delete(allocation.link.key);
+    if (this.#allocationsByRelayPort.get(allocation.relayPort) === allocation) this.#allocationsByRelayPort.delete(allocation.relayPort);
     const source = allocation.link.udpSource;
     if (source !== undefined) {
       const byAddress = this.#udpAllocations.get(source.port);

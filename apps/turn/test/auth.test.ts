@@ -190,13 +190,31 @@ describe('quotas', () => {
     expect(s.metrics.drops['rate-limited']).toBeGreaterThanOrEqual(3);
   });
 
-  it('another username on an existing allocation → 441', async () => {
+  it('another username on an existing allocation → 441 for Refresh, CreatePermission and ChannelBind', async () => {
     const s = await start();
     const client = (await udpClient(s)).withCredentials(SECRET, 'erin');
     expect((await client.allocate()).cls).toBe(2);
     client.withCredentials(SECRET, 'mallory');
     const response = await client.refresh(600);
     expect(response.error?.code).toBe(441);
+    expect(response.integrityOk).toBe(true);
+    expect((await client.createPermission({ family: 4, address: '8.8.8.8', port: 1 })).error?.code).toBe(441);
+    expect((await client.channelBind(0x4000, { family: 4, address: '8.8.8.8', port: 1 })).error?.code).toBe(441);
+  });
+
+  it('an Allocate on a 5-tuple that has an allocation → 437 whatever the username (RFC 8656 §7.2)', async () => {
+    const s = await start();
+    const client = (await udpClient(s)).withCredentials(SECRET, 'erin');
+    const tid = randomBytes(12);
+    expect((await client.allocate({ transactionId: tid })).cls).toBe(2);
+    expect((await client.allocate()).error?.code).toBe(437);
+    client.withCredentials(SECRET, 'mallory');
+    const other = await client.allocate();
+    expect(other.error?.code).toBe(437);
+    expect(other.integrityOk).toBe(true);
+    // Even a replayed transaction ID gets no copy of erin's Allocate answer under another name.
+    expect((await client.allocate({ transactionId: tid })).error?.code).toBe(437);
+    expect(s.metrics.allocations).toBe(1);
   });
 });
 

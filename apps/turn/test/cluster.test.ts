@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { TransportAddress } from '../src/address.js';
 import { TurnTestClient } from './helpers/client.js';
 import { eventually, SECRET } from './helpers/server.js';
 
@@ -37,6 +38,8 @@ describe('cluster mode', () => {
         HB_TURN_RELAY__HOST: '127.0.0.1',
         HB_TURN_RELAY__PORT_MIN: '40000',
         HB_TURN_RELAY__PORT_MAX: '59999',
+        // A public address clients see in XOR-RELAYED-ADDRESS; hairpin traffic never goes to it.
+        HB_TURN_RELAY__EXTERNAL_IP: '1.2.3.4',
         HB_TURN_SHUTDOWN__DRAIN_TIMEOUT_MS: '2000',
       },
     });
@@ -53,14 +56,34 @@ describe('cluster mode', () => {
     const ops = lines.find((l) => l.address?.startsWith('http://') === true)!.address!;
 
     const clients: TurnTestClient[] = [];
+    const relayed: TransportAddress[] = [];
     for (let i = 0; i < 4; i++) {
       const c = (await TurnTestClient.connect({ transport: 'tcp', host: '127.0.0.1', port: ports.tcp })).withCredentials(SECRET, `user${i}`);
-      expect((await c.allocate()).cls).toBe(2);
+      const allocation = await c.allocate();
+      expect(allocation.cls).toBe(2);
       clients.push(c);
+      relayed.push(allocation.relayed!);
     }
     const udp = (await TurnTestClient.connect({ transport: 'udp', host: '127.0.0.1', port: ports.udp })).withCredentials(SECRET, 'udp');
-    expect((await udp.allocate()).cls).toBe(2);
+    const udpAllocation = await udp.allocate();
+    expect(udpAllocation.cls).toBe(2);
     clients.push(udp);
+    relayed.push(udpAllocation.relayed!);
+
+    // Hairpin between every pair, within a worker (in process) and across workers (through the
+    // kernel to the relay host, renamed to the external IP on arrival): each client sees the
+    // sender's XOR-RELAYED-ADDRESS, so the permission for 1.2.3.4 matches.
+    for (const c of clients) expect((await c.createPermission({ family: 4, address: '1.2.3.4', port: 0 })).cls).toBe(2);
+    for (const [i, from] of clients.entries()) {
+      for (const [j, to] of relayed.entries()) if (i !== j) from.sendIndication(to, Buffer.from(`${i}->${j}`));
+    }
+    for (const [j, c] of clients.entries()) {
+      for (const [i, from] of relayed.entries()) {
+        if (i === j) continue;
+        const event = await c.nextData((e) => e.data.toString() === `${i}->${j}`, 10_000);
+        expect(event.peer).toEqual(from);
+      }
+    }
 
     let metrics = '';
     await eventually(async () => {

@@ -88,7 +88,7 @@ describe('SSRF matrix: secure defaults (no allow list)', () => {
     expect((await v6.channelBind(0x4000, peerAt(address))).error?.code).toBe(403);
   });
 
-  it("the relay's own listener and relay addresses → 403", async () => {
+  it("the relay's own listener ports → 403; another allocation's loopback relayed address → 403 by the IP rules", async () => {
     for (const port of [server.ports.udp, server.ports.tcp]) {
       expect((await v4.channelBind(0x4001, peerAt('127.0.0.1', port))).error?.code).toBe(403);
     }
@@ -96,6 +96,8 @@ describe('SSRF matrix: secure defaults (no allow list)', () => {
     expect(relayed?.code).toBe(437);
     const other = (await TurnTestClient.connect({ transport: 'udp', host: '127.0.0.1', port: server.ports.udp })).withCredentials(SECRET);
     const allocation = await other.allocate();
+    // Hairpin relaying is allowed (docs/turn.md "Peer policy"), but only subject to the IP
+    // policy: a loopback relayed address needs 127.0.0.1 in allowPeers, which this relay lacks.
     expect((await v4.createPermission(allocation.relayed!)).error?.code).toBe(403);
     expect((await v4.channelBind(0x4002, allocation.relayed!)).error?.code).toBe(403);
     await other.close();
@@ -168,8 +170,92 @@ describe('SSRF matrix: the allow list', () => {
   });
 });
 
+describe('hairpin: two allocations of one relay reach each other (docs/turn.md "Peer policy")', () => {
+  // The external IP is what clients see in XOR-RELAYED-ADDRESS; it is a public address (IP policy
+  // allows it) that need not be reachable from the relay itself: delivery is in process.
+  const EXTERNAL = '1.2.3.4';
+  let server: TurnServerHandle;
+  let a: TurnTestClient;
+  let b: TurnTestClient;
+  let relayedA: TransportAddress;
+  let relayedB: TransportAddress;
+
+  beforeAll(async () => {
+    server = await startTestServer({ externalIp: EXTERNAL });
+    a = (await TurnTestClient.connect({ transport: 'udp', host: '127.0.0.1', port: server.ports.udp })).withCredentials(SECRET, 'alice');
+    b = (await TurnTestClient.connect({ transport: 'tcp', host: '127.0.0.1', port: server.ports.tcp })).withCredentials(SECRET, 'bob');
+    const allocA = await a.allocate();
+    const allocB = await b.allocate();
+    relayedA = allocA.relayed!;
+    relayedB = allocB.relayed!;
+    expect(relayedA.address).toBe(EXTERNAL);
+    expect(relayedB.address).toBe(EXTERNAL);
+  });
+
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    await server.close();
+  });
+
+  it('nothing reaches a target allocation that has no permission for the sender, and the drop is counted', async () => {
+    expect((await a.createPermission(relayedB)).cls).toBe(2);
+    const before = server.metrics;
+    a.sendIndication(relayedB, Buffer.from('not yet'));
+    expect((await a.request(1, [], { auth: false })).cls).toBe(2);
+    expect(server.metrics.drops['no-permission'] - before.drops['no-permission']).toBe(1);
+    expect(b.received).toEqual([]);
+  });
+
+  it('Send → Data indication and ChannelData → ChannelData both ways, from the relayed address the other side knows', async () => {
+    expect((await b.createPermission(relayedA)).cls).toBe(2);
+    a.sendIndication(relayedB, Buffer.from('a to b by Send'));
+    const atB = await b.nextData();
+    expect(atB.data.toString()).toBe('a to b by Send');
+    expect(atB.peer).toEqual(relayedA);
+    expect(atB.via).toBe('data-indication');
+    b.sendIndication(relayedA, Buffer.from('b to a by Send'));
+    const atA = await a.nextData();
+    expect(atA.data.toString()).toBe('b to a by Send');
+    expect(atA.peer).toEqual(relayedB);
+
+    expect((await a.channelBind(0x4100, relayedB)).cls).toBe(2);
+    expect((await b.channelBind(0x4200, relayedA)).cls).toBe(2);
+    a.sendChannelData(0x4100, Buffer.from('a to b by channel'));
+    const chB = await b.nextData();
+    expect(chB).toMatchObject({ via: 'channel', channel: 0x4200 });
+    expect(chB.data.toString()).toBe('a to b by channel');
+    b.sendChannelData(0x4200, Buffer.from('b to a by channel'));
+    const chA = await a.nextData();
+    expect(chA).toMatchObject({ via: 'channel', channel: 0x4100 });
+    expect(chA.data.toString()).toBe('b to a by channel');
+  });
+
+  it('the listener ports on the external IP stay refused', async () => {
+    expect((await a.channelBind(0x4300, { family: 4, address: EXTERNAL, port: server.ports.udp })).error?.code).toBe(403);
+    const before = server.metrics.drops['denied-peer'];
+    a.sendIndication({ family: 4, address: EXTERNAL, port: server.ports.tcp }, Buffer.from('to the control port'));
+    expect((await a.request(1, [], { auth: false })).cls).toBe(2);
+    expect(server.metrics.drops['denied-peer']).toBe(before + 1);
+  });
+
+  it('once the target allocation is gone, nothing is delivered to a later one on another port', async () => {
+    const c = (await TurnTestClient.connect({ transport: 'udp', host: '127.0.0.1', port: server.ports.udp })).withCredentials(SECRET, 'carol');
+    const allocC = await c.allocate();
+    expect((await c.createPermission(relayedA)).cls).toBe(2);
+    expect((await c.refresh(0)).cls).toBe(2);
+    const before = server.metrics;
+    a.sendIndication(allocC.relayed!, Buffer.from('to a closed allocation'));
+    expect((await a.request(1, [], { auth: false })).cls).toBe(2);
+    expect(c.received).toEqual([]);
+    expect(server.metrics.relayed.peerToClient.packets).toBe(before.relayed.peerToClient.packets);
+    expect(server.metrics.drops['no-allocation']).toBe(before.drops['no-allocation'] + 1);
+    await c.close();
+  });
+});
+
 describe('PeerPolicy (unit)', () => {
-  const policy = new PeerPolicy({ allow: ['192.168.7.0/24', '::ffff:10.1.1.1'], ownIps: ['1.2.3.4'], ownPorts: { listeners: [3478, 5349], relayPortInUse: (p) => p === 50_000 } });
+  const policy = new PeerPolicy({ allow: ['192.168.7.0/24', '::ffff:10.1.1.1'], ownIps: ['1.2.3.4'], ownPorts: { listeners: [3478, 5349] } });
 
   it('judges every denied class and the allow list', () => {
     for (const [, address] of [...DENIED_V4, ...DENIED_V6]) expect(policy.checkIp(address), address).toBe('denied');
@@ -181,9 +267,11 @@ describe('PeerPolicy (unit)', () => {
     expect(policy.checkIp('garbage')).toBe('invalid');
   });
 
-  it('refuses our own listener and bound relay ports on our own IPs, in every notation', () => {
+  it('refuses our own listener ports on our own IPs, in every notation; relay ports are ordinary peers', () => {
     expect(policy.check({ family: 4, address: '1.2.3.4', port: 3478 })).toBe('own-address');
-    expect(policy.check({ family: 4, address: '1.2.3.4', port: 50_000 })).toBe('own-address');
+    expect(policy.check({ family: 4, address: '1.2.3.4', port: 50_000 })).toBe('allowed');
+    expect(policy.isOwnIp('::ffff:1.2.3.4')).toBe(true);
+    expect(policy.isOwnIp('8.8.8.8')).toBe(false);
     expect(policy.check({ family: 6, address: '::ffff:1.2.3.4', port: 5349 })).toBe('own-address');
     expect(policy.isOwnAddress('::ffff:1.2.3.4', 5349)).toBe(true);
     expect(policy.check({ family: 4, address: '1.2.3.4', port: 50_001 })).toBe('allowed');
@@ -191,7 +279,7 @@ describe('PeerPolicy (unit)', () => {
   });
 
   it('rejects malformed CIDRs at construction', () => {
-    const make = (allow: string[]) => () => new PeerPolicy({ allow, ownIps: [], ownPorts: { listeners: [], relayPortInUse: () => false } });
+    const make = (allow: string[]) => () => new PeerPolicy({ allow, ownIps: [], ownPorts: { listeners: [] } });
     expect(make(['10.0.0.0/33'])).toThrow(TypeError);
     expect(make(['10.0.0.0/x'])).toThrow(TypeError);
     expect(make(['example.com'])).toThrow(TypeError);

@@ -270,7 +270,10 @@ async function startNodeChild(kind: 'node-turn' | 'hummingbird'): Promise<Runnin
   writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
   const script = join(here, `${kind}-child.ts`);
   const tail = new OutputTail();
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=hummingbird-source', script, configPath], {
+  // HB_TURN_CHILD_NODE_ARGS: extra node flags for the relay child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`
+  // to profile the relay under the benchmark's load (NODE_OPTIONS does not allow --cpu-prof).
+  const extra = (process.env['HB_TURN_CHILD_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', '--conditions=hummingbird-source', script, configPath], {
     cwd: APP_DIR,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
