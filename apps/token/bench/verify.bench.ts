@@ -72,7 +72,7 @@ for (const alg of Object.keys(tokens) as (keyof typeof tokens)[]) {
 // --- 2. Over HTTP: the server in its own process, this process generates load.
 const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), [], {
   env: { ...process.env, HB_BENCH_KEYS: JSON.stringify(keys) },
-  execArgv: ['--import', 'tsx', '--conditions', 'hummingbird-source'],
+  execArgv: ['--import', 'tsx', '--conditions', 'hummingbird-source', ...(process.env['HB_BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=' + process.env['HB_BENCH_CPU_PROF']] : [])],
 });
 const [{ apiAddress, bareAddress }] = (await once(child, 'message')) as [{ apiAddress: string; bareAddress: string }];
 

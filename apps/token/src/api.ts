@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@hummingbird/service';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -85,7 +85,8 @@ export interface ApiKey {
 }
 
 export function apiKeyDigest(key: string): Buffer {
-  return createHash('sha256').update(key, 'utf8').digest();
+  // One-shot hash (Node >= 20.12): no Hash object per request, same SHA-256 digest.
+  return hash('sha256', key, 'buffer');
 }
 
 export interface TokenApiOptions {
