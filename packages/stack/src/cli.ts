@@ -1,9 +1,11 @@
 // `npm start`: runs the stack on localhost until Ctrl-C.
 //   --domain <d>       base domain (default meet.localhost)
 //   --random-ports     do not try XMPP's usual ports first
-//   --quiet            do not stream Prosody's log
+//   --quiet            do not stream Prosody's and the apps' logs
+//   --auth token       JWT login on the client host, anonymous guests on guest.<domain> (docs/jwt.md)
+//   --bridges <n>      how many bridges (default 1)
 import { parseArgs } from 'node:util';
-import { ProsodyStartError } from './errors.js';
+import { ProsodyStartError, StackAppError } from './errors.js';
 import { startStack } from './stack.js';
 
 async function main(): Promise<number> {
@@ -12,9 +14,17 @@ async function main(): Promise<number> {
       domain: { type: 'string' },
       'random-ports': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
+      auth: { type: 'string', default: 'none' },
+      bridges: { type: 'string', default: '1' },
     },
   });
+  if (values.auth !== 'none' && values.auth !== 'token') throw new Error(`--auth must be none or token, got ${values.auth}`);
+  const bridges = Number(values.bridges);
+  if (!Number.isInteger(bridges) || bridges < 0 || bridges > 16) throw new Error(`--bridges must be 0..16, got ${values.bridges}`);
   const stack = await startStack({
+    auth: values.auth,
+    bridges,
+    ...(values.quiet ? { logs: 'quiet' as const } : {}),
     ...(values.domain ? { domain: values.domain } : {}),
     standardPorts: !values['random-ports'],
     prosody: values.quiet ? {} : { onLog: (line) => console.log(`[prosody] ${line}`) },
@@ -47,7 +57,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ProsodyStartError) console.error(`hummingbird: ${error.message}`);
+    if (error instanceof ProsodyStartError || error instanceof StackAppError) console.error(`hummingbird: ${error.message}`);
     else console.error('hummingbird: the stack failed to start:', error instanceof Error ? error.message : error);
     process.exit(2);
   },
