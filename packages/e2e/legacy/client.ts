@@ -46,6 +46,13 @@ export function describeReceived(r: ReceivedFrom): string {
   return `${r.owner}: audio ssrc ${String(r.audioSsrc)} ${String(r.audioPackets)} pkts, video ssrc ${String(r.videoSsrc)} ${String(r.videoFrames)} frames (${String(r.videoType)})`;
 }
 
+/** ICE/DTLS state and per-SSRC counters of the JVB peer connection, one line. */
+export function describeStats(s: LjmStats): string {
+  const inbound = s.inbound.map((x) => `${x.kind}:${String(x.ssrc)}=${String(x.packetsReceived)}p/${String(x.framesDecoded ?? '-')}f`).join(' ');
+  const outbound = s.outbound.map((x) => `${x.kind}:${String(x.ssrc)}=${String(x.packetsSent)}p`).join(' ');
+  return `ice=${String(s.iceConnectionState)} pc=${String(s.connectionState)} in[${inbound}] out[${outbound}]`;
+}
+
 export class LegacyClient {
   readonly #context: BrowserContext;
   readonly #page: Page;
@@ -116,9 +123,9 @@ export class LegacyClient {
   async waitMediaFrom(owners: readonly string[], options: WaitOptions & { videoType?: string; minFrames?: number; minPackets?: number } = {}): Promise<ReceivedFrom[]> {
     const minFrames = options.minFrames ?? 1;
     const minPackets = options.minPackets ?? 1;
-    const probe = async (): Promise<{ snapshot: LjmSnapshot; received: ReceivedFrom[] }> => {
+    const probe = async (): Promise<{ snapshot: LjmSnapshot; stats: LjmStats; received: ReceivedFrom[] }> => {
       const [snapshot, stats] = [await this.snapshot(), await this.stats()];
-      return { snapshot, received: owners.map((o) => receivedFrom(snapshot, stats, o, options.videoType)) };
+      return { snapshot, stats, received: owners.map((o) => receivedFrom(snapshot, stats, o, options.videoType)) };
     };
     const result = await waitFor(
       `${this.label} receives audio+video from ${owners.join(', ')}`,
@@ -129,7 +136,7 @@ export class LegacyClient {
         intervalMs: 250,
         ...options,
         fail: (v) => (v.snapshot.phase === 'failed' ? v.snapshot.failures.join('; ') : undefined),
-        describe: (v) => `${v.received.map(describeReceived).join(' | ')}; ${this.#brief(v.snapshot)}`,
+        describe: (v) => `${v.received.map(describeReceived).join(' | ')}; ${describeStats(v.stats)}; ${this.#brief(v.snapshot)}`,
       },
     );
     return result.received;

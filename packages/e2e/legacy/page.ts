@@ -331,8 +331,11 @@ export async function ljmPageShareScreen(): Promise<LjmScreenShare> {
   const s = w.hbLjm;
   const JitsiMeetJS = w.JitsiMeetJS;
   if (s?.conference === undefined || JitsiMeetJS === undefined) throw new Error('not in a conference');
-  const [desktop] = await JitsiMeetJS.createLocalTracks({ devices: ['desktop'] });
-  if (desktop === undefined) throw new Error('createLocalTracks(desktop) returned no track');
+  const created = await JitsiMeetJS.createLocalTracks({ devices: ['desktop'] });
+  // A desktop capture may come with its audio; only the video is shared here.
+  for (const t of created) if (t.getType() !== 'video') await t.dispose();
+  const desktop = created.find((t) => t.getType() === 'video');
+  if (desktop === undefined) throw new Error(`createLocalTracks(desktop) returned no video track (${created.map((t) => t.getType()).join(',')})`);
   let addTrackError: string | undefined;
   try {
     await s.conference.addTrack(desktop);
