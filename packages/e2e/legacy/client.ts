@@ -16,6 +16,8 @@ export interface ReceivedFrom {
   readonly videoSsrc: number | undefined;
   readonly videoFrames: number;
   readonly videoType: string | undefined;
+  /** `<width>x<height>` of the last decoded frame, when any. */
+  readonly videoSize: string | undefined;
 }
 
 /**
@@ -29,7 +31,7 @@ export function receivedFrom(snapshot: LjmSnapshot, stats: LjmStats, owner: stri
   const audio = live.find((t) => t.type === 'audio');
   const videos = live
     .filter((t) => t.type === 'video' && (videoType === undefined || t.videoType === videoType))
-    .map((t) => ({ track: t, frames: inbound(t.ssrc)?.framesDecoded ?? 0 }))
+    .map((t) => ({ track: t, frames: inbound(t.ssrc)?.framesDecoded ?? 0, stat: inbound(t.ssrc) }))
     .sort((a, b) => b.frames - a.frames);
   const video = videos[0];
   return {
@@ -39,17 +41,20 @@ export function receivedFrom(snapshot: LjmSnapshot, stats: LjmStats, owner: stri
     videoSsrc: video?.track.ssrc,
     videoFrames: video?.frames ?? 0,
     videoType: video?.track.videoType,
+    videoSize: video?.stat?.frameWidth === undefined ? undefined : `${String(video.stat.frameWidth)}x${String(video.stat.frameHeight)}`,
   };
 }
 
 export function describeReceived(r: ReceivedFrom): string {
-  return `${r.owner}: audio ssrc ${String(r.audioSsrc)} ${String(r.audioPackets)} pkts, video ssrc ${String(r.videoSsrc)} ${String(r.videoFrames)} frames (${String(r.videoType)})`;
+  return `${r.owner}: audio ssrc ${String(r.audioSsrc)} ${String(r.audioPackets)} pkts, video ssrc ${String(r.videoSsrc)} ${String(r.videoFrames)} frames ${String(r.videoSize)} (${String(r.videoType)})`;
 }
 
 /** ICE/DTLS state and per-SSRC counters of the JVB peer connection, one line. */
 export function describeStats(s: LjmStats): string {
   const inbound = s.inbound.map((x) => `${x.kind}:${String(x.ssrc)}=${String(x.packetsReceived)}p/${String(x.framesDecoded ?? '-')}f`).join(' ');
-  const outbound = s.outbound.map((x) => `${x.kind}:${String(x.ssrc)}=${String(x.packetsSent)}p`).join(' ');
+  const outbound = s.outbound
+    .map((x) => `${x.kind}:${String(x.ssrc)}=${String(x.packetsSent)}p${x.kind === 'video' ? `/${x.active === false ? 'off' : 'on'}/${String(x.frameHeight ?? '-')}h` : ''}`)
+    .join(' ');
   return `ice=${String(s.iceConnectionState)} pc=${String(s.connectionState)} in[${inbound}] out[${outbound}]`;
 }
 

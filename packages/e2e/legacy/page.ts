@@ -313,9 +313,17 @@ export async function ljmPageStats(): Promise<LjmStats> {
         packetsReceived: num(s['packetsReceived']) ?? 0,
         bytesReceived: num(s['bytesReceived']) ?? 0,
         framesDecoded: num(s['framesDecoded']),
+        frameWidth: num(s['frameWidth']),
+        frameHeight: num(s['frameHeight']),
       });
     } else if (s['type'] === 'outbound-rtp') {
-      outbound.push({ ssrc: num(s['ssrc']) ?? 0, kind: String(s['kind']), packetsSent: num(s['packetsSent']) ?? 0 });
+      outbound.push({
+        ssrc: num(s['ssrc']) ?? 0,
+        kind: String(s['kind']),
+        packetsSent: num(s['packetsSent']) ?? 0,
+        active: typeof s['active'] === 'boolean' ? s['active'] : undefined,
+        frameHeight: num(s['frameHeight']),
+      });
     }
   });
   return { iceConnectionState: pc.iceConnectionState, connectionState: pc.connectionState, inbound, outbound };

@@ -72,12 +72,18 @@ export interface LjmInbound {
   readonly packetsReceived: number;
   readonly bytesReceived: number;
   readonly framesDecoded: number | undefined;
+  /** Size of the last decoded frame (video). */
+  readonly frameWidth: number | undefined;
+  readonly frameHeight: number | undefined;
 }
 
 export interface LjmOutbound {
   readonly ssrc: number;
   readonly kind: string;
   readonly packetsSent: number;
+  /** Video: the encoding is on (RTCRtpEncodingParameters.active), and its current frame height. */
+  readonly active: boolean | undefined;
+  readonly frameHeight: number | undefined;
 }
 
 export interface LjmStats {

@@ -15,7 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import { startStack, type Stack } from '@hummingbird/stack';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeReceived, LegacyClient } from '../legacy/client.ts';
+import { describeReceived, describeStats, LegacyClient, type ReceivedFrom } from '../legacy/client.ts';
 import { lynoBundle, startPageServer, upstreamBundle, type LjmBundle, type PageServer } from '../legacy/server.ts';
 import type { LjmSnapshot, LjmStartOptions } from '../legacy/types.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './support/page.ts';
@@ -26,7 +26,7 @@ const variants: { name: string; bundle: LjmBundle | undefined; ssrcRewriting: bo
   { name: 'LJM_BUNDLE (upstream)', bundle: upstreamBundle(), ssrcRewriting: false },
 ];
 
-const MEDIA_TIMEOUT_MS = 20_000;
+const MEDIA_TIMEOUT_MS = 60_000;
 
 function p50(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -181,19 +181,36 @@ for (const variant of variants) {
       const [a, ...rest] = [...ids.keys()];
       if (a === undefined) throw new Error('no client A');
       const aId = ids.get(a) ?? '';
+      // What B and C decode of A's camera now: the share must bring frames beyond these, of another kind.
+      const camera = new Map<LegacyClient, ReceivedFrom>();
+      for (const c of rest) camera.set(c, (await c.waitMediaFrom([aId], { timeoutMs: MEDIA_TIMEOUT_MS }))[0] as ReceivedFrom);
       const share = await a.shareScreen();
       console.log(`[legacy] screen share mode: ${share.mode}${share.addTrackError === undefined ? '' : ` (addTrack: ${share.addTrackError})`}`);
       try {
         for (const c of rest) {
-          // The desktop video is a remote track of A's whose videoType is desktop, decoding frames.
-          const [r] = await c.waitMediaFrom([aId], { timeoutMs: MEDIA_TIMEOUT_MS, videoType: 'desktop', minFrames: 5 });
-          console.log(`[legacy] ${c.label} receives A's screen: ${r === undefined ? '-' : describeReceived(r)}`);
+          const cam = camera.get(c);
+          if (cam === undefined) throw new Error('no camera baseline');
+          // A remote video track of A's with videoType desktop, decoding frames. In 'replaced' mode it is the
+          // camera's track (same SSRC), so only frames decoded after the switch count.
+          const minFrames = share.mode === 'replaced' ? cam.videoFrames + 15 : 15;
+          const [r] = await c.waitMediaFrom([aId], { timeoutMs: MEDIA_TIMEOUT_MS, videoType: 'desktop', minFrames });
+          console.log(`[legacy] ${c.label} receives A's screen: ${r === undefined ? '-' : describeReceived(r)} (camera was ${String(cam.videoSize)})`);
           const s = await c.snapshot();
           const videos = s.remoteTracks.filter((t) => t.owner === aId && t.type === 'video' && t.removedAt === undefined);
           if (share.mode === 'second-source') expect(videos.map((t) => t.videoType).sort()).toEqual(['camera', 'desktop']);
           else expect(videos.map((t) => t.videoType)).toEqual(['desktop']);
+          // The fake screen is not the 180p fake camera: the decoded picture changed with the share.
+          await waitFor(
+            `${c.label} decodes A's screen at another size than the camera`,
+            async () => (await c.waitMediaFrom([aId], { timeoutMs: 5_000, videoType: 'desktop' }))[0]?.videoSize,
+            (size) => size !== undefined && size !== cam.videoSize,
+            { timeoutMs: 20_000, intervalMs: 250 },
+          );
         }
       } catch (error) {
+        const sa = await a.snapshot();
+        console.log(`[legacy] A after the share: ${sa.events.slice(-25).map((e) => `${e.what}${e.detail === undefined ? '' : `(${e.detail})`}`).join(' ')}`);
+        console.log(`[legacy] A stats: ${describeStats(await a.stats())}`);
         console.log(logTail());
         throw error;
       }
