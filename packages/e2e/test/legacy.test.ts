@@ -235,6 +235,12 @@ for (const variant of variants) {
         intervalMs: 250,
       });
       expect(after['total_conferences_completed']).toBe((before['total_conferences_completed'] as number) + 1);
+      // The bridge channel: what the 2021 client sent that the bridge did not understand (§10 item 5).
+      const metrics = await (await fetch(`${bridge.opsUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+      const ws = metrics.split('\n').filter((l) => /^hb_bridge_ws_messages_(unknown|malformed)_total /.test(l));
+      console.log(`[legacy] bridge channel: ${ws.join(', ')}`);
+      const jingleOut = [...new Set(snapshots.flatMap((s) => s.events.filter((e) => e.what === 'jingle-out').map((e) => e.detail)))];
+      console.log(`[legacy] Jingle actions the clients sent: ${jingleOut.join(', ')}`);
       // Whatever the clients were refused during the call is a protocol incompatibility: print it.
       for (const s of snapshots) if (s.iqErrors.length > 0) console.log(`[legacy] ${String(s.myId)} IQ errors:\n${s.iqErrors.join('\n')}`);
       expect(snapshots.flatMap((s) => s.iqErrors)).toEqual([]);
