@@ -79,6 +79,7 @@ interface DriverState {
   firstFrameAt: Record<string, number>;
   iqErrors: string[];
   stanzaCount: number;
+  samples: Record<string, string>;
   statsTimer: number | undefined;
 }
 
@@ -109,6 +110,7 @@ export async function ljmPageStart(options: LjmStartOptions): Promise<void> {
     firstFrameAt: {},
     iqErrors: [],
     stanzaCount: 0,
+    samples: {},
     statsTimer: undefined,
   };
   w.hbLjm = state;
@@ -170,6 +172,7 @@ export async function ljmPageStart(options: LjmStartOptions): Promise<void> {
           const jingle = s.getElementsByTagName('jingle')[0];
           const action = jingle?.getAttribute('action');
           if (action) log(`jingle-${dir}`, action);
+          if (action && dir === 'out' && state.samples[`jingle:${action}`] === undefined) state.samples[`jingle:${action}`] = s.outerHTML.slice(0, 6000);
           if (s.getAttribute('type') === 'error' && state.iqErrors.length < 200) state.iqErrors.push(`${dir} ${s.outerHTML.slice(0, 3000)}`);
         }
       }
@@ -178,6 +181,18 @@ export async function ljmPageStart(options: LjmStartOptions): Promise<void> {
     strophe.xmlOutput = (elem) => scan('out', elem);
   };
   hookStrophe();
+
+  // The bridge channel (colibri-ws, §5.2): the first message of each colibriClass the client sends.
+  type Send = (this: WebSocket, data: string | ArrayBufferLike | Blob | ArrayBufferView) => void;
+  const send = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'send')?.value as Send;
+  WebSocket.prototype.send = function (this: WebSocket, data) {
+    if (typeof data === 'string' && this.url.includes('/colibri-ws/')) {
+      const m = /"colibriClass"\s*:\s*"([A-Za-z]+)"/.exec(data);
+      const key = `colibri:${m?.[1] ?? '?'}`;
+      if (state.samples[key] === undefined) state.samples[key] = data.slice(0, 2000);
+    }
+    send.call(this, data);
+  };
 
   const established = new Promise<boolean>((resolve) => {
     connection.addEventListener(ev.connection['CONNECTION_ESTABLISHED'] ?? 'connection.connectionEstablished', () => {
@@ -293,6 +308,7 @@ export function ljmPageSnapshot(): LjmSnapshot | undefined {
     firstFrameAt: { ...s.firstFrameAt },
     iqErrors: [...s.iqErrors],
     stanzaCount: s.stanzaCount,
+    samples: { ...s.samples },
   };
 }
 

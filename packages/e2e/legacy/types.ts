@@ -64,6 +64,11 @@ export interface LjmSnapshot {
   /** IQ errors the client received or sent: protocol incompatibilities show up here. */
   readonly iqErrors: readonly string[];
   readonly stanzaCount: number;
+  /**
+   * The first thing the client sent of each kind, verbatim (truncated): `jingle:<action>` (the IQ) and
+   * `colibri:<colibriClass>` (a bridge-channel message). For naming what an older client speaks.
+   */
+  readonly samples: Readonly<Record<string, string>>;
 }
 
 export interface LjmInbound {

@@ -241,6 +241,8 @@ for (const variant of variants) {
       console.log(`[legacy] bridge channel: ${ws.join(', ')}`);
       const jingleOut = [...new Set(snapshots.flatMap((s) => s.events.filter((e) => e.what === 'jingle-out').map((e) => e.detail)))];
       console.log(`[legacy] Jingle actions the clients sent: ${jingleOut.join(', ')}`);
+      const samples = snapshots[0]?.samples ?? {};
+      for (const [kind, text] of Object.entries(samples)) if (kind !== 'jingle:session-accept') console.log(`[legacy] sample ${kind}: ${text}`);
       // Whatever the clients were refused during the call is a protocol incompatibility: print it.
       for (const s of snapshots) if (s.iqErrors.length > 0) console.log(`[legacy] ${String(s.myId)} IQ errors:\n${s.iqErrors.join('\n')}`);
       expect(snapshots.flatMap((s) => s.iqErrors)).toEqual([]);
