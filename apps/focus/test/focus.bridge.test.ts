@@ -2,6 +2,7 @@ import { MID_MODE, type BridgeService } from '@hummingbird/bridge';
 import { offerDescription, type Jingle } from '@hummingbird/xmpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Conference } from '../src/conference.js';
+import { ROUTER_CAPABILITIES } from '../src/offer.js';
 import { bridgeTable, clientTable, startRealBridge } from './support/bridge.js';
 import { joinRoom, until } from './support/helpers.js';
 import { GUEST_HOST, startFocusStack, type FocusStack } from './support/stack.js';
@@ -112,6 +113,11 @@ describe('with the real bridge: per-receiver consumer SSRCs', () => {
       const got = initA.contents.find((x) => x.name === kind)?.description;
       expect(got?.payloadTypes).toEqual(expected.payloadTypes);
       expect(got?.headerExtensions).toEqual(expected.headerExtensions);
+      // offer.ts (what the first allocation on a bridge sends, before the bridge's numbers are known) agrees with
+      // apps/bridge's router, so even the first endpoint's consumer capabilities match the offer.
+      const fallback = offerDescription(ROUTER_CAPABILITIES, kind, { midMode: MID_MODE });
+      expect(fallback.payloadTypes).toEqual(expected.payloadTypes);
+      expect(fallback.headerExtensions).toEqual(expected.headerExtensions);
     }
     // The consumer mode is on for this bridge; nobody has sources yet.
     const debug = conference.describe() as { participants: { nick: string; session: { consumerMode: boolean } | null }[] };
