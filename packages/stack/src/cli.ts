@@ -4,8 +4,10 @@
 //   --quiet            do not stream Prosody's and the apps' logs
 //   --auth token       JWT login on the client host, anonymous guests on guest.<domain> (docs/jwt.md)
 //   --bridges <n>      how many bridges (default 1)
+//   --config <file>    the launcher's options from a YAML file (src/stack-file.ts); flags given too win
 import { parseArgs } from 'node:util';
 import { ProsodyStartError, StackAppError } from './errors.js';
+import { readStackFile, stackOptionsFrom, StackFileError } from './stack-file.js';
 import { startStack } from './stack.js';
 
 async function main(): Promise<number> {
@@ -14,19 +16,25 @@ async function main(): Promise<number> {
       domain: { type: 'string' },
       'random-ports': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
-      auth: { type: 'string', default: 'none' },
-      bridges: { type: 'string', default: '1' },
+      auth: { type: 'string' },
+      bridges: { type: 'string' },
+      config: { type: 'string' },
     },
   });
-  if (values.auth !== 'none' && values.auth !== 'token') throw new Error(`--auth must be none or token, got ${values.auth}`);
-  const bridges = Number(values.bridges);
-  if (!Number.isInteger(bridges) || bridges < 0 || bridges > 16) throw new Error(`--bridges must be 0..16, got ${values.bridges}`);
+  const file = values.config ? await readStackFile(values.config) : {};
+  const flags = stackOptionsFrom(
+    {
+      ...(values.domain ? { domain: values.domain } : {}),
+      ...(values.auth ? { auth: values.auth } : {}),
+      ...(values.bridges ? { bridges: Number(values.bridges) } : {}),
+      ...(values['random-ports'] ? { standardPorts: false } : {}),
+    },
+    'command line',
+  );
   const stack = await startStack({
-    auth: values.auth,
-    bridges,
+    ...file,
+    ...flags,
     ...(values.quiet ? { logs: 'quiet' as const } : {}),
-    ...(values.domain ? { domain: values.domain } : {}),
-    standardPorts: !values['random-ports'],
     prosody: values.quiet ? {} : { onLog: (line) => console.log(`[prosody] ${line}`) },
   });
   console.log(['', 'Hummingbird stack is up', ...stack.describe(), 'Press Ctrl-C to stop.', ''].join('\n'));
@@ -57,7 +65,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ProsodyStartError || error instanceof StackAppError) console.error(`hummingbird: ${error.message}`);
+    if (error instanceof ProsodyStartError || error instanceof StackAppError || error instanceof StackFileError) console.error(`hummingbird: ${error.message}`);
     else console.error('hummingbird: the stack failed to start:', error instanceof Error ? error.message : error);
     process.exit(2);
   },

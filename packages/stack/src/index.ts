@@ -10,3 +10,6 @@ export type { ProsodyStartErrorCode } from './errors.js';
 export { startStack } from './stack.js';
 export type { Stack, StartStackOptions, StackBridge, StackHosts, StackToken, StackTurn, AppName, AppExit, LogSink, StackApp } from './stack.js';
 export { formatLogLine } from './apps.js';
+export { readStackFile, stackOptionsFrom, StackFileError } from './stack-file.js';
+export type { StackFileOptions } from './stack-file.js';
+export { mergeConfig } from './stack.js';

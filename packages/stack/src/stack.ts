@@ -38,6 +38,12 @@ export interface StartStackOptions {
   logs?: 'prefix' | 'quiet' | LogSink;
   /** Extra `HB_<APP>_*` environment per app, e.g. `{ focus: { HB_FOCUS_BRIDGE__COLIBRI_TIMEOUT_MS: '2000' } }`. */
   env?: Partial<Record<AppName, Record<string, string>>>;
+  /**
+   * App configuration merged over what the launcher generates (same keys as each app's config.sample.yaml),
+   * e.g. `{ bridge: { media: { announcedAddress: '203.0.113.7', udpPort: 10000 } } }`. Objects merge key by key;
+   * arrays and values replace. The apps validate the result and refuse a bad key with its name.
+   */
+  apps?: Partial<Record<AppName, Record<string, unknown>>>;
   /** Passed through to the Prosody harness (log echo, smacks, …). */
   prosody?: Omit<StartProsodyOptions, 'domain' | 'ports'>;
   /** How long each app may take to become healthy. Default 60 s. */
@@ -124,9 +130,25 @@ async function secretFile(dir: string, name: string, value: string): Promise<str
   return path;
 }
 
-async function configFile(dir: string, name: string, config: unknown): Promise<string> {
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `over` merged into `base`: objects key by key, anything else replaces. Neither input is modified. */
+export function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (over === undefined) return base;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') continue;
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? mergeConfig(current, value) : value;
+  }
+  return out;
+}
+
+async function configFile(dir: string, name: string, config: Record<string, unknown>, over?: Record<string, unknown>): Promise<string> {
   const path = join(dir, `${name}.json`);
-  await writeFile(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  await writeFile(path, `${JSON.stringify(mergeConfig(config, over), null, 2)}\n`, { mode: 0o600 });
   return path;
 }
 
@@ -221,7 +243,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
           { id: 'backend', keyRef: `file:${await secretFile(dir, 'backend-api.key', apiKeys.backend)}`, scopes: ['issue', 'turn'] },
         ],
         turn: { secretRef: `file:${turnSecretFile}`, host: '127.0.0.1', port: turnPort, tlsPort: turnTlsPort },
-      }),
+      }, options.apps?.token),
     });
     started.push(tokenApp);
     const token: StackToken = {
@@ -260,7 +282,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
           peers: { allow: ['127.0.0.1/32', '::1/128'] },
           workers: 1,
           auth: { sharedSecret: turnSecret },
-        }),
+        }, options.apps?.turn),
       });
       started.push(turnApp);
       turn = {
@@ -304,7 +326,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
           bridge: { id, shuttingDownDelayMs: 2_000 },
           media: { workers: 1, listenIp: '127.0.0.1', udpPort: 0, tcpPort: 0 },
           websocket: { host: '127.0.0.1', port: ws },
-        }),
+        }, options.apps?.bridge),
       });
       const bridge: StackBridge = {
         ...app,
@@ -334,7 +356,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
             component: { host: '127.0.0.1', port: ports.component, secret: prosody.config.componentSecret },
           },
           ...(auth === 'token' ? { auth: { tokenHost: domain } } : {}),
-        }),
+        }, options.apps?.focus),
         // Healthy needs a bridge; a stack started without one is ready once only that is missing.
         ...((options.bridges ?? 1) === 0 ? { ready: (status: number, body: string) => status === 200 || /bridge/i.test(body) } : {}),
       });

@@ -119,6 +119,14 @@ describe('startStack failures', () => {
     expect((error as StackAppError).message).toMatch(/HB_TOKEN_NO_SUCH_KEY/);
   }, 60_000);
 
+  it('hands app overrides to the app, which refuses a bad key by name', async () => {
+    const error = await startStack({ standardPorts: false, focus: false, turn: false, bridges: 0, logs: 'quiet', apps: { token: { jwt: { audience: 42 } } } }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StackAppError);
+    expect((error as StackAppError).message).toMatch(/jwt\.audience/);
+  }, 60_000);
+
   it('formats the apps\' JSON log lines for people', () => {
     expect(formatLogLine('{"level":40,"time":0,"pid":1,"hostname":"h","name":"focus","msg":"bridge left","bridge":"b1"}')).toBe(
       '00:00:00.000 warn  bridge left bridge=b1',
