@@ -273,9 +273,14 @@ export class Endpoint {
     const videos = [...this.consumers.values()].filter((c) => c.kind === 'video' && !c.consumer.closed);
     const speakers = this.speakerOrder();
     const rank = (c: EndpointConsumer): number => {
-      const onStage = this.constraints.onStage.indexOf(c.sourceName);
+      // A source name, or (older clients, §10 item 5) the sender's endpoint id.
+      const find = (list: readonly string[]): number => {
+        const i = list.indexOf(c.sourceName);
+        return i >= 0 ? i : list.indexOf(c.senderId);
+      };
+      const onStage = find(this.constraints.onStage);
       if (onStage >= 0) return onStage;
-      const selected = this.constraints.selected.indexOf(c.sourceName);
+      const selected = find(this.constraints.selected);
       if (selected >= 0) return 1_000 + selected;
       const speaker = speakers.indexOf(c.senderId);
       if (speaker >= 0) return 2_000 + speaker;
@@ -288,7 +293,7 @@ export class Endpoint {
         out.set(c, 0);
         return;
       }
-      const own = this.constraints.perSource.get(c.sourceName);
+      const own = this.constraints.perSource.get(c.sourceName) ?? this.constraints.perSource.get(c.senderId);
       out.set(c, own ?? (this.constraints.received ? this.constraints.defaultMaxHeight : -1));
     });
     return out;
