@@ -3,7 +3,7 @@
 
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { waitFor, type WaitOptions } from '../test/support/wait.ts';
-import { ljmPageLeave, ljmPageShareScreen, ljmPageSnapshot, ljmPageStart, ljmPageStats } from './page.ts';
+import { ljmPageLeave, ljmPageSelectParticipants, ljmPageShareScreen, ljmPageSnapshot, ljmPageStart, ljmPageStats } from './page.ts';
 import type { LjmScreenShare, LjmSnapshot, LjmStartOptions, LjmStats } from './types.ts';
 
 export type { LjmStartOptions } from './types.ts';
@@ -145,6 +145,11 @@ export class LegacyClient {
       },
     );
     return result.received;
+  }
+
+  /** Stage view on `ids` (2021 API); false when the bundle has no selectParticipants. */
+  selectParticipants(ids: string[]): Promise<boolean> {
+    return this.#page.evaluate(ljmPageSelectParticipants, ids);
   }
 
   async leave(): Promise<void> {

@@ -36,6 +36,8 @@ interface LjmConference {
   myUserId(): string;
   getParticipants(): LjmParticipant[];
   getActivePeerConnection(): LjmPeerConnection | null;
+  /** 2021 builds: stage view on one endpoint (ReceiverVideoConstraints keyed by endpoint id, §10 item 5). */
+  selectParticipants?(ids: string[]): void;
 }
 
 interface StropheConnection {
@@ -376,6 +378,18 @@ export async function ljmPageShareScreen(): Promise<LjmScreenShare> {
   await camera.dispose();
   s.events.push({ at: Date.now(), what: 'screen-share', detail: 'replaced' });
   return { mode: 'replaced', addTrackError };
+}
+
+/**
+ * Puts `ids` on stage the way a 2021 application did (`conference.selectParticipants`): the client then sends
+ * ReceiverVideoConstraints with `onStageEndpoints`/`selectedEndpoints` and `constraints` keyed by endpoint id.
+ * Returns false when this build has no such method (current builds speak per source instead).
+ */
+export function ljmPageSelectParticipants(ids: string[]): boolean {
+  const conference = (window as unknown as DriverWindow).hbLjm?.conference;
+  if (conference?.selectParticipants === undefined) return false;
+  conference.selectParticipants(ids);
+  return true;
 }
 
 /** Leaves the conference (unavailable presence, session-terminate) and disconnects. */
