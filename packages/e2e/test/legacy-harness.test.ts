@@ -79,14 +79,15 @@ for (const variant of variants) {
       statsIntervalMs: 200,
     });
 
-    it('two clients connect over WebSocket with fake tracks, join one MUC and see each other', async () => {
+    it('two clients connect (WebSocket and BOSH) with fake tracks, join one MUC and see each other', async () => {
       const [a, b] = await Promise.all([LegacyClient.open(browser, server.url, 'A'), LegacyClient.open(browser, server.url, 'B')]);
       clients.push(a, b);
       const started = await a.start(options('harness', 'A'));
       expect(started.failures).toEqual([]);
       expect(started.localTracks.map((t) => t.type).sort()).toEqual(['audio', 'video']);
       const sa = await a.waitJoined();
-      await b.start(options('harness', 'B'));
+      // B over BOSH (§1.1: any serviceUrl that is not ws:/wss:), cross-origin from the page server.
+      await b.start({ ...options('harness', 'B'), serviceUrl: `http://127.0.0.1:${String(prosody.ports.http)}/http-bind` });
       const sb = await b.waitJoined();
       expect(sa.myId).toMatch(/^[0-9a-f]{8}$/);
       expect(sb.myId).not.toBe(sa.myId);
