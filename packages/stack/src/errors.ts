@@ -55,3 +55,20 @@ export class ProsodyctlError extends Error {
     this.output = output;
   }
 }
+
+/** A Hummingbird app of the stack did not start or become healthy (`HB_ERR_STACK_APP`). */
+export class StackAppError extends Error {
+  override readonly name = 'StackAppError';
+  readonly code = 'HB_ERR_STACK_APP' as const;
+  /** `token`, `turn`, `focus`, `bridge-1`, … */
+  readonly app: string;
+  /** The last lines the app wrote; also appended to `message`. */
+  readonly logTail: readonly string[];
+
+  constructor(app: string, reason: string, logTail: readonly string[] = []) {
+    const tail = logTail.length > 0 ? `\n--- last ${Math.min(logTail.length, 40)} lines of ${app}'s output ---\n${logTail.slice(-40).join('\n')}` : '';
+    super(`${app}: ${reason}${tail}`);
+    this.app = app;
+    this.logTail = logTail;
+  }
+}

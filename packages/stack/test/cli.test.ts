@@ -37,7 +37,7 @@ function streamFeatures(port: number, domain: string): Promise<string> {
 }
 
 describe('npm start (the stack CLI)', () => {
-  it('starts Prosody for meet.localhost, prints its addresses, and stops cleanly on SIGINT', async () => {
+  it('starts Prosody and the four apps for meet.localhost, prints their addresses, and stops everything on SIGINT', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=hummingbird-source', 'src/cli.ts', '--random-ports', '--quiet'], {
       cwd: PKG,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -58,6 +58,10 @@ describe('npm start (the stack CLI)', () => {
       const pid = Number(/Prosody \(pid (\d+)\)/.exec(out)?.[1]);
       expect(await streamFeatures(c2s, 'meet.localhost')).toContain('ANONYMOUS');
       expect(alive(pid)).toBe(true);
+      // The four apps run too, each in its own process, and Ctrl-C stops them as well.
+      const apps = [...out.matchAll(/^(token|turn|bridge-1|focus) \(pid (\d+)\)/gm)].map((m) => Number(m[2]));
+      expect(apps).toHaveLength(4);
+      for (const appPid of apps) expect(alive(appPid)).toBe(true);
 
       child.kill('SIGINT');
       expect(await exited).toBe(0);
@@ -65,6 +69,7 @@ describe('npm start (the stack CLI)', () => {
       const gone = Date.now() + 3000;
       while (alive(pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 20));
       expect(alive(pid), 'Prosody is gone after Ctrl-C').toBe(false);
+      for (const appPid of apps) expect(alive(appPid), `app pid ${appPid} is gone after Ctrl-C`).toBe(false);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
