@@ -4,6 +4,7 @@ import {
   StanzaError,
   buildConferenceModify,
   colibri2ReasonOf,
+  consumerReportOf,
   parseConferenceModified,
   type Colibri2Endpoint,
   type Colibri2Media,
@@ -11,6 +12,7 @@ import {
   type ConferenceModify,
   type Element,
   type IceUdpTransport,
+  type ReceiverConsumers,
 } from '@hummingbird/xmpp';
 
 /**
@@ -62,14 +64,35 @@ export interface AllocateRequest {
   readonly ssrcRewriting: boolean;
 }
 
+/**
+ * A Hummingbird bridge's per-receiver consumer report (`<consumers xmlns="urn:hummingbird:colibri2:consumers:0">` in
+ * `conference-modified`, packages/xmpp colibri2-consumers.ts): for each receiver listed, its FULL current set of
+ * consumer sources (jitsi-client-protocol.md §8.1). `seq` numbers the answers in the order they arrived: the bridge
+ * answers one conference's requests in order (jicofo-jvb.md §3.1), so a higher `seq` is the newer truth, whatever
+ * order the promise continuations happen to run in.
+ */
+export interface ConsumerAnswer {
+  readonly seq: number;
+  readonly receivers: readonly ReceiverConsumers[];
+}
+
 export interface Allocation {
   /** The bridge's ICE-UDP transport: ufrag/pwd, one fingerprint, candidates, colibri-ws URL. */
   readonly transport: IceUdpTransport;
   /** SSRCs of the jvb-a0 / jvb-v0 feedback sources. */
   readonly feedbackSsrcs: { readonly audio: number; readonly video: number };
+  /**
+   * The router's payload types and header extensions (a Hummingbird bridge's `<media>` in the endpoint result,
+   * §8.3), which the offer must use; absent with JVB.
+   */
+  readonly media?: readonly Colibri2Media[];
+  /** The consumer report of the allocation's answer; absent with JVB (the bridge forwards the senders' SSRCs). */
+  readonly consumers?: ConsumerAnswer;
 }
 
 export interface EndpointUpdate {
+  /** Payload types / extensions to add to the endpoint (§3.2: only ever added). */
+  readonly media?: readonly Colibri2Media[];
   readonly transport?: IceUdpTransport;
   /** Full replacement of the endpoint's sources (§3.2 `<sources>`). */
   readonly sources?: readonly Colibri2MediaSource[];
@@ -79,8 +102,10 @@ export interface EndpointUpdate {
 /** What the conference logic needs from a bridge (COLIBRI2 here; a fake in unit tests). */
 export interface BridgeClient {
   allocate(bridge: string, request: AllocateRequest): Promise<Allocation>;
-  update(bridge: string, meetingId: string, endpointId: string, update: EndpointUpdate): Promise<void>;
-  expireEndpoint(bridge: string, meetingId: string, endpointId: string): Promise<void>;
+  /** Resolves with the answer's consumer report, if the bridge sent one. */
+  update(bridge: string, meetingId: string, endpointId: string, update: EndpointUpdate): Promise<ConsumerAnswer | undefined>;
+  /** Resolves with the answer's consumer report (the receivers that lost this endpoint's consumers), if any. */
+  expireEndpoint(bridge: string, meetingId: string, endpointId: string): Promise<ConsumerAnswer | undefined>;
   expireConference(bridge: string, meetingId: string): Promise<void>;
 }
 
@@ -95,6 +120,7 @@ export class Colibri2Client implements BridgeClient {
   readonly #sender: IqSender;
   readonly #timeoutMs: number;
   readonly #from: string;
+  #seq = 0;
 
   constructor(sender: IqSender, options: Colibri2ClientOptions) {
     this.#sender = sender;
@@ -119,7 +145,7 @@ export class Colibri2Client implements BridgeClient {
       endpoints: [endpoint],
       relays: [],
     };
-    const answer = await this.#send(bridge, modify);
+    const { payload: answer, consumers } = await this.#send(bridge, modify);
     let modified;
     try {
       modified = parseConferenceModified(answer);
@@ -136,16 +162,22 @@ export class Colibri2Client implements BridgeClient {
     const audio = feedback('audio');
     const video = feedback('video');
     if (audio === undefined || video === undefined) throw new ColibriError(bridge, 'bridge-failed', 'the bridge answered without feedback sources');
-    return { transport, feedbackSsrcs: { audio, video } };
+    const media = result?.media;
+    return {
+      transport,
+      feedbackSsrcs: { audio, video },
+      ...(media === undefined || media.length === 0 ? {} : { media }),
+      ...(consumers === undefined ? {} : { consumers }),
+    };
   }
 
-  async update(bridge: string, meetingId: string, endpointId: string, u: EndpointUpdate): Promise<void> {
-    await this.#send(bridge, {
+  async update(bridge: string, meetingId: string, endpointId: string, u: EndpointUpdate): Promise<ConsumerAnswer | undefined> {
+    const { consumers } = await this.#send(bridge, {
       meetingId,
       endpoints: [
         {
           id: endpointId,
-          media: [],
+          media: u.media ?? [],
           capabilities: [],
           ...(u.transport === undefined ? {} : { transport: { iceUdp: u.transport } }),
           ...(u.sources === undefined ? {} : { sources: u.sources }),
@@ -154,17 +186,19 @@ export class Colibri2Client implements BridgeClient {
       ],
       relays: [],
     });
+    return consumers;
   }
 
-  async expireEndpoint(bridge: string, meetingId: string, endpointId: string): Promise<void> {
-    await this.#send(bridge, { meetingId, endpoints: [{ id: endpointId, expire: true, media: [], capabilities: [] }], relays: [] });
+  async expireEndpoint(bridge: string, meetingId: string, endpointId: string): Promise<ConsumerAnswer | undefined> {
+    const { consumers } = await this.#send(bridge, { meetingId, endpoints: [{ id: endpointId, expire: true, media: [], capabilities: [] }], relays: [] });
+    return consumers;
   }
 
   async expireConference(bridge: string, meetingId: string): Promise<void> {
     await this.#send(bridge, { meetingId, expire: true, endpoints: [], relays: [] });
   }
 
-  async #send(bridge: string, modify: ConferenceModify): Promise<Element> {
+  async #send(bridge: string, modify: ConferenceModify): Promise<{ payload: Element; consumers?: ConsumerAnswer }> {
     let reply: Element;
     try {
       // §3.1: JVB accepts get and set; set is the type for a request that changes state.
@@ -172,9 +206,19 @@ export class Colibri2Client implements BridgeClient {
     } catch (error) {
       throw classify(bridge, error);
     }
+    // Numbered here, right after the answer arrived: every request takes this same path, so the numbers follow
+    // the arrival order (see ConsumerAnswer).
+    const seq = ++this.#seq;
     const payload = reply.getChildElements()[0];
     if (payload === undefined) throw new ColibriError(bridge, 'bridge-failed', 'empty COLIBRI2 answer');
-    return payload;
+    let receivers: ReceiverConsumers[] | undefined;
+    try {
+      receivers = consumerReportOf(payload);
+    } catch (error) {
+      // A report the focus cannot read would leave receivers with sources that do not match the media they get.
+      throw new ColibriError(bridge, 'bridge-failed', `malformed consumer report: ${errorText(error)}`, { cause: error });
+    }
+    return receivers === undefined ? { payload } : { payload, consumers: { seq, receivers } };
   }
 }
 

@@ -10,6 +10,7 @@ import {
   parseJid,
   sessionInitiate,
   type Colibri2Media,
+  type Colibri2MediaSource,
   type IceUdpTransport,
   type Jingle,
   type MucAffiliation,
@@ -20,7 +21,8 @@ import {
 import type { Logger } from '@hummingbird/service';
 import type { BridgeSelector } from './bridges.js';
 import type { CapsCache } from './caps.js';
-import { ColibriError, type Allocation, type BridgeClient } from './colibri.js';
+import { ColibriError, type Allocation, type BridgeClient, type ConsumerAnswer } from './colibri.js';
+import { asOwned, asSourceSet, consumerView, diffReceiver, sourcesJingle, type ReceiverSource } from './consumers.js';
 import type { FocusMetrics } from './metrics.js';
 import { RestartLimiter, type RestartLimits } from './restart-limiter.js';
 import {
@@ -43,6 +45,12 @@ export interface ConferenceContext {
   readonly policy: ConferencePolicy;
   /** Verified XEP-0115 caps → features, shared by every conference. */
   readonly caps: CapsCache;
+  /**
+   * The `<media>` (router payload types and extension ids, §8.3) each bridge answered with, by bridge JID: later
+   * allocations on that bridge send exactly these, so the bridge's consumer capabilities and the client's offer are
+   * the same numbers.
+   */
+  readonly bridgeMedia: Map<string, readonly Colibri2Media[]>;
   /** Sends a stanza (errors are logged by the caller, never thrown at it). */
   send(stanza: Element): Promise<void>;
   /** An IQ from the focus's room JID; resolves with the result stanza, rejects with a StanzaError. */
@@ -79,6 +87,13 @@ interface Session {
   readonly ssrcRewriting: boolean;
   state: 'pending' | 'active';
   allocation: Allocation;
+  /**
+   * The bridge reports per-receiver consumer SSRCs (a Hummingbird bridge, §8.1): this client is told exactly its
+   * consumers' sources, from the reports, and never the senders' own SSRCs.
+   */
+  readonly consumerMode: boolean;
+  /** Consumer mode: what this client has been told (session-initiate, source-add/-remove), by source name. */
+  readonly signalled: Map<string, ReceiverSource>;
 }
 
 export interface Participant {
@@ -104,6 +119,10 @@ export interface Participant {
   inviting: boolean;
   /** An invite was asked for while one was running (a restart racing the first invite's ack): run it after. */
   reinvite: boolean;
+  /** The newest consumer report for this participant as a receiver (any session), see ConsumerAnswer. */
+  consumers: { readonly seq: number; readonly bridge: string; readonly sources: readonly Colibri2MediaSource[] } | undefined;
+  /** A consumer sync is scheduled for the next turn of the event loop. */
+  syncScheduled: boolean;
 }
 
 /** Features assumed when disco#info fails (Jicofo assumes audio, video, SCTP). */
@@ -213,6 +232,8 @@ export class Conference {
       queue: Promise.resolve(),
       inviting: false,
       reinvite: false,
+      consumers: undefined,
+      syncScheduled: false,
     };
     this.#applyClaims(p, presence);
     p.features = this.#discoFeatures(p);
@@ -314,6 +335,8 @@ export class Conference {
     const gone = p.sources;
     this.#dropSession(p, false);
     if (!isEmpty(gone)) this.#propagate(p, 'source-remove', gone, (r) => r.featuresKnown?.has(FEATURE.SSRC_REWRITING) === true);
+    // Consumer mode: the leaver's consumers go at once (its bridge endpoint's expiry answer confirms it).
+    for (const r of this.participants.values()) if (r.session?.consumerMode === true) this.#scheduleSync(r);
     if (this.participants.size === 0) {
       void this.stop('last participant left');
       return;
@@ -365,7 +388,16 @@ export class Conference {
         void this.#ctx.bridgeClient.expireEndpoint(bridge, this.meetingId, p.nick).catch(() => undefined);
         return;
       }
-      const session: Session = { sid: randomBytes(8).toString('hex'), bridge, bridgeSessionId: this.#bridgeSessionId, ssrcRewriting, state: 'pending', allocation };
+      const session: Session = {
+        sid: randomBytes(8).toString('hex'),
+        bridge,
+        bridgeSessionId: this.#bridgeSessionId,
+        ssrcRewriting,
+        state: 'pending',
+        allocation,
+        consumerMode: allocation.consumers !== undefined,
+        signalled: new Map(),
+      };
       p.session = session;
       this.#ctx.bridges.reserve(bridge, this.roomJid);
       // The other member may have left while this invite ran: the lone-participant grace period applies.
@@ -392,8 +424,10 @@ export class Conference {
   }
 
   #offer(p: Participant, session: Session, features: ReadonlySet<string>): Jingle {
-    // §4.6: in SSRC-rewriting mode only the feedback sources go in the offer.
-    const others = session.ssrcRewriting ? [] : [...this.participants.values()].filter((o) => o !== p && !isEmpty(o.sources));
+    return withBridgeMedia(this.#offerSources(p, session, features), session.allocation.media);
+  }
+
+  #offerSources(p: Participant, session: Session, features: ReadonlySet<string>): Jingle {
     const json = features.has(FEATURE.JSON_ENCODED_SOURCES);
     const base = {
       sid: session.sid,
@@ -404,6 +438,16 @@ export class Conference {
       feedbackSsrcs: session.allocation.feedbackSsrcs,
       bridgeSession: { id: session.bridgeSessionId, ...this.#regionOf(session.bridge) },
     };
+    if (session.consumerMode && !session.ssrcRewriting) {
+      // §8.1: this receiver's own consumers, as the bridge reported them (its allocation answer or a newer one).
+      const desired = this.#desiredFor(p, session) ?? [];
+      for (const d of desired) session.signalled.set(d.name, d);
+      if (json) return sessionInitiate({ ...base, ...(desired.length === 0 ? {} : { remoteJson: jsonSourcesFor(asOwned(desired)) }) });
+      const set = asSourceSet(desired);
+      return sessionInitiate({ ...base, remote: { audio: set.audio, video: set.video } });
+    }
+    // §4.6: in SSRC-rewriting mode only the feedback sources go in the offer.
+    const others = session.ssrcRewriting ? [] : [...this.participants.values()].filter((o) => o !== p && !isEmpty(o.sources));
     if (json) {
       const entries = others.flatMap((o) => ownedSources(o.nick, receiverView(o.sources)));
       return sessionInitiate({ ...base, ...(entries.length === 0 ? {} : { remoteJson: jsonSourcesFor(entries) }) });
@@ -434,16 +478,27 @@ export class Conference {
       this.#setBridgeNotAvailable(false);
       const bridge = this.bridge;
       const createConference = this.#bridgeConference === undefined;
+      const sent = this.#ctx.bridgeMedia.get(bridge) ?? colibriMedia();
       const allocation = await this.#ctx.bridgeClient.allocate(bridge, {
         meetingId: this.meetingId,
         roomJid: this.roomJid,
         createConference,
         endpointId: p.nick,
         ...(p.statsId === undefined ? {} : { statsId: p.statsId }),
-        media: colibriMedia(),
+        media: sent,
         ssrcRewriting,
       });
       if (createConference && this.bridge === bridge) this.#bridgeConference = Promise.resolve();
+      if (allocation.media !== undefined) {
+        if (!sameMedia(sent, allocation.media)) {
+          // The offer follows the bridge's numbers (§8.3); the bridge built this endpoint's consumer capabilities
+          // from ours, so extensions it numbers differently are lost for this one endpoint. Later allocations on this
+          // bridge send the bridge's own numbers.
+          this.#log.warn({ bridge, nick: p.nick }, 'the bridge router uses other payload types / extension ids than the focus sent; using the bridge\'s from now on');
+        }
+        this.#ctx.bridgeMedia.set(bridge, allocation.media);
+      }
+      this.#applyConsumers(bridge, allocation.consumers);
       return { allocation, bridge };
     };
     const next = this.#allocating.then(run, run);
@@ -536,9 +591,10 @@ export class Conference {
     if (session !== undefined) {
       this.#ctx.bridges.release(session.bridge, this.roomJid);
       if (session.bridge === this.bridge) {
-        this.#ctx.bridgeClient.expireEndpoint(session.bridge, this.meetingId, p.nick).catch((error: unknown) => {
-          this.#log.info({ err: error, nick: p.nick }, 'could not expire a bridge endpoint');
-        });
+        this.#ctx.bridgeClient.expireEndpoint(session.bridge, this.meetingId, p.nick).then(
+          (answer) => this.#applyConsumers(session.bridge, answer),
+          (error: unknown) => this.#log.info({ err: error, nick: p.nick }, 'could not expire a bridge endpoint'),
+        );
       }
     }
     if (sourceRemove && !isEmpty(gone)) this.#propagate(p, 'source-remove', gone);
@@ -585,8 +641,9 @@ export class Conference {
     const view = receiverView(set);
     if (isEmpty(view)) return;
     for (const r of this.participants.values()) {
-      // §2.4: receivers in SSRC-rewriting mode learn sources from the bridge, never from the focus.
-      if (r === p || r.session === undefined || r.session.ssrcRewriting || !to(r)) continue;
+      // §2.4: receivers in SSRC-rewriting mode learn sources from the bridge, never from the focus; receivers in
+      // consumer mode get their own consumers' SSRCs from the bridge's reports, never the sender's (§8.1).
+      if (r === p || r.session === undefined || r.session.ssrcRewriting || r.session.consumerMode || !to(r)) continue;
       const json = r.featuresKnown?.has(FEATURE.JSON_ENCODED_SOURCES) === true;
       const jingle: Jingle = json
         ? { action, sid: r.session.sid, contents: [], groups: [], jsonSources: jsonSourcesFor(ownedSources(p.nick, view)) }
@@ -652,6 +709,8 @@ export class Conference {
       ...(lastN === undefined ? {} : { initialLastN: lastN }),
     });
     this.#propagate(p, 'source-add', p.sources);
+    // Consumer mode: what reached the bridge's reports while the session was pending goes out now, after the answer.
+    this.#scheduleSync(p);
   }
 
   #onSourceAdd(p: Participant, session: Session, jingle: Jingle): void {
@@ -715,17 +774,78 @@ export class Conference {
       await new Promise((resolve) => setImmediate(resolve)); // after the IQ answer, as #propagate
       if (p.session !== session) return;
       try {
-        await this.#ctx.bridgeClient.update(session.bridge, this.meetingId, p.nick, {
+        const answer = await this.#ctx.bridgeClient.update(session.bridge, this.meetingId, p.nick, {
           ...(u.transport === undefined ? {} : { transport: u.transport }),
           ...(u.sources === undefined ? {} : { sources: colibriSources(u.sources) }),
           ...(u.initialLastN === undefined ? {} : { initialLastN: u.initialLastN }),
         });
+        this.#applyConsumers(session.bridge, answer);
       } catch (error) {
         if (error instanceof ColibriError) this.#onColibriFailure(error, p);
         else this.#log.warn({ err: error }, 'bridge update failed');
       }
     };
     p.queue = p.queue.then(work, work).catch((error: unknown) => this.#log.error({ err: error, nick: p.nick }, 'bridge update failed'));
+  }
+
+  // --- per-receiver consumer sources (§8.1) ----------------------------------------------------------------------
+
+  /** Records the receivers' reported consumer sets (newest answer wins) and schedules their clients' updates. */
+  #applyConsumers(bridge: string, answer: ConsumerAnswer | undefined): void {
+    if (answer === undefined || this.state !== 'running' || bridge !== this.bridge) return;
+    for (const r of answer.receivers) {
+      const p = this.participants.get(r.endpointId);
+      if (p === undefined) continue;
+      if (p.consumers !== undefined && p.consumers.seq > answer.seq) continue;
+      p.consumers = { seq: answer.seq, bridge, sources: r.sources };
+      this.#scheduleSync(p);
+    }
+  }
+
+  /** The sources `p`'s client should hold now, or undefined when there is no report from its session's bridge. */
+  #desiredFor(p: Participant, session: Session): readonly ReceiverSource[] | undefined {
+    const c = p.consumers;
+    if (c === undefined || c.bridge !== session.bridge) return undefined;
+    const view = consumerView(p.nick, c.sources, (id) => id !== p.nick && this.participants.has(id));
+    if (view.rejected.length > 0) this.#log.debug({ nick: p.nick, rejected: view.rejected }, 'consumer report entries left out');
+    return view.accepted;
+  }
+
+  /** Coalesces a burst of reports into one source-remove + one source-add, after the current IQ answers. */
+  #scheduleSync(p: Participant): void {
+    if (p.syncScheduled) return;
+    p.syncScheduled = true;
+    setImmediate(() => {
+      p.syncScheduled = false;
+      try {
+        this.#syncNow(p);
+      } catch (error) {
+        this.#log.error({ err: error, nick: p.nick }, 'could not update a receiver\'s consumer sources');
+      }
+    });
+  }
+
+  /**
+   * Consumer mode: tells `p`'s client the difference between what it was told and its consumers now — source-remove
+   * first, then source-add, as ljm itself orders them (§4.4). Only once the session is accepted: what arrives while
+   * it is pending waits for session-accept.
+   */
+  #syncNow(p: Participant): void {
+    const session = p.session;
+    if (this.state !== 'running' || session === undefined || !session.consumerMode || session.ssrcRewriting || session.state !== 'active') return;
+    const desired = this.#desiredFor(p, session);
+    if (desired === undefined) return;
+    const { removed, added } = diffReceiver(session.signalled, desired);
+    for (const x of removed) session.signalled.delete(x.name);
+    for (const x of added) session.signalled.set(x.name, x);
+    const json = p.featuresKnown?.has(FEATURE.JSON_ENCODED_SOURCES) === true;
+    for (const [action, list] of [['source-remove', removed], ['source-add', added]] as const) {
+      if (list.length === 0) continue;
+      this.#ctx.metrics.jingleSent.inc({ action });
+      this.#ctx.request('set', p.occupantJid, buildJingle(sourcesJingle(action, session.sid, list, json)), this.#ctx.policy.jingleTimeoutMs).catch((error: unknown) => {
+        this.#log.info({ err: error, to: p.nick, action }, 'a receiver did not acknowledge');
+      });
+    }
   }
 
   // --- remote mute (spec §3.6) ---------------------------------------------------------------------------------
@@ -813,7 +933,17 @@ export class Conference {
         affiliation: p.affiliation ?? null,
         authenticated: p.authenticated,
         claimsModerator: p.claimsModerator,
-        session: p.session === undefined ? null : { sid: p.session.sid, state: p.session.state, bridge: p.session.bridge },
+        session:
+          p.session === undefined
+            ? null
+            : {
+                sid: p.session.sid,
+                state: p.session.state,
+                bridge: p.session.bridge,
+                consumerMode: p.session.consumerMode,
+                // Consumer mode: the remote sources this client was told (its consumers' SSRCs), by source name.
+                remoteSources: Object.fromEntries([...p.session.signalled].map(([name, s]) => [name, { owner: s.owner, ssrcs: s.sources.map((x) => x.ssrc) }])),
+              },
         ssrcs: [...ssrcsOf(p.sources)],
       })),
     };
@@ -849,6 +979,30 @@ function mergeViews(views: readonly SourceSet[]): SourceSet {
     audio: { sources: views.flatMap((v) => v.audio.sources), ssrcGroups: views.flatMap((v) => v.audio.ssrcGroups) },
     video: { sources: views.flatMap((v) => v.video.sources), ssrcGroups: views.flatMap((v) => v.video.ssrcGroups) },
   };
+}
+
+/**
+ * The offer with the bridge's own payload types and extension ids (its `<media>`, §8.3) in each content it covers;
+ * contents it does not cover (or a bridge without `<media>`, JVB) keep the offer.ts numbers.
+ */
+function withBridgeMedia(jingle: Jingle, media: readonly Colibri2Media[] | undefined): Jingle {
+  if (media === undefined) return jingle;
+  return {
+    ...jingle,
+    contents: jingle.contents.map((c) => {
+      const m = media.find((x) => x.type === c.description?.media);
+      if (m === undefined || c.description === undefined) return c;
+      return { ...c, description: { ...c.description, payloadTypes: m.payloadTypes, headerExtensions: m.headerExtensions, extmapAllowMixed: m.extmapAllowMixed } };
+    }),
+  };
+}
+
+function sameMedia(a: readonly Colibri2Media[], b: readonly Colibri2Media[]): boolean {
+  const key = (list: readonly Colibri2Media[]): string =>
+    JSON.stringify(
+      [...list].sort((x, y) => x.type.localeCompare(y.type)).map((m) => [m.type, m.payloadTypes, [...m.headerExtensions].sort((x, y) => x.id - y.id)]),
+    );
+  return key(a) === key(b);
 }
 
 /** The COLIBRI2 `<media>` the bridge gets: exactly the payload types and extensions of the offer (§3.3). */

@@ -13,6 +13,7 @@ import {
   parseJid,
   parseJingle,
   parseMucPresence,
+  type Colibri2Media,
   type ConferenceResponse,
   type FocusProperty,
   type Jid,
@@ -66,6 +67,8 @@ export class Focus {
   readonly #starting = new Map<string, Promise<Conference>>();
   readonly #presenceWaiters = new Set<(stanza: Element) => boolean>();
   readonly #caps = new CapsCache();
+  /** Router `<media>` per bridge JID (ConferenceContext.bridgeMedia). */
+  readonly #bridgeMedia = new Map<string, readonly Colibri2Media[]>();
   #breweryJoined = false;
   #stopping = false;
   #online: Promise<void> = Promise.resolve();
@@ -407,6 +410,7 @@ export class Focus {
     if (nick === 'focus') return;
     const bridge = `${this.#options.breweryJid}/${nick}`;
     if (stanza.attrs.type === 'unavailable') {
+      this.#bridgeMedia.delete(bridge);
       if (this.bridges.remove(bridge)) {
         this.#log.warn({ bridge }, 'bridge left the brewery');
         for (const c of this.conferences.values()) if (c.bridge === bridge) c.moveOff(bridge);
@@ -445,6 +449,7 @@ export class Focus {
       metrics: this.metrics,
       policy: this.#options.policy,
       caps: this.#caps,
+      bridgeMedia: this.#bridgeMedia,
       send: (stanza) => this.#connection.send(stanza),
       request: (type, to, payload, timeoutMs) => this.#request(type, to, payload, timeoutMs),
       ended: (conference) => {
