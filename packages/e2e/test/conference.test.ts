@@ -40,7 +40,7 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
   const parts: Participant[] = [];
   const room = `e2e-${Date.now().toString(36)}`;
 
-  const options = (name: string): JoinOptions => ({
+  const options = (name: string, extra: Partial<JoinOptions> = {}): JoinOptions => ({
     websocketUrl: stack.urls.websocket,
     domain: stack.hosts.domain,
     muc: stack.hosts.conference,
@@ -48,6 +48,7 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
     room,
     displayName: name,
     receiverMaxHeight: 720,
+    ...extra,
   });
 
   beforeAll(async () => {
@@ -70,10 +71,14 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
     return `${states.join('\n')}\n--- last stack log lines ---\n${logs.slice(-60).join('\n')}`;
   };
 
+  // A speaks like current ljm (JSON sources); B does not advertise json-encoded-sources, so the focus must send it
+  // XML sources; C advertises ssrc-rewriting-1, which the focus may answer with Jingle sources (§4.6).
+  const variants: Record<string, Partial<JoinOptions>> = { A: {}, B: { xmlSources: true }, C: { ssrcRewriting: true } };
+
   it('three clients join one room and each receives the other two\'s audio and video', async () => {
     const three = await Promise.all(['A', 'B', 'C'].map((l) => Participant.open(browser, server.url, l)));
     parts.push(...three);
-    await Promise.all(three.map((p) => p.join(options(`Tester ${p.label}`))));
+    await Promise.all(three.map((p) => p.join(options(`Tester ${p.label}`, variants[p.label]))));
     let states: ClientState[];
     try {
       states = await waitAllReceive(three, MEDIA_TIMEOUT_MS);
@@ -99,6 +104,11 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
         expect(s.participants.find((p) => p.id === other.endpointId)?.left).toBe(false);
       }
     }
+    const [a, b] = states;
+    expect(a?.sourceEncodings.xml).toBe(0);
+    expect(a?.sourceEncodings.json).toBeGreaterThan(0);
+    expect(b?.sourceEncodings.json).toBe(0);
+    expect(b?.sourceEncodings.xml).toBeGreaterThan(0);
     report('3 participants', joinToFirstFrame(states));
   }, 240_000);
 

@@ -114,8 +114,12 @@ export interface ClientState {
     sessionInitiateAt: number | undefined;
     sessionAcceptedAt: number | undefined;
     firstRemoteFrameAt: number | undefined;
+    /** The first decoded remote video frame of the current session (reset by every session-initiate). */
+    sessionFirstFrameAt: number | undefined;
   };
   bridgeMessages: BridgeMessage[];
+  /** How the focus encoded the remote sources it sent (§4.4): the JSON json-message or plain XML sources. */
+  sourceEncodings: { json: number; xml: number };
   jingle: JingleEvent[];
   xmpp: { at: number; direction: 'in' | 'out'; xml: string }[];
   errors: string[];
@@ -168,8 +172,8 @@ export class ConferenceClient {
       endpointId: undefined, jid: undefined, joined: false, left: false, role: undefined, focusJid: undefined, meetingId: undefined,
       participants: [], session: undefined, sessions: 0, bridgeChannelOpen: false, remoteSources: [],
       local: { sources: [], outbound: [], screenShare: undefined },
-      timings: { joinStartedAt: undefined, joinedAt: undefined, sessionInitiateAt: undefined, sessionAcceptedAt: undefined, firstRemoteFrameAt: undefined },
-      bridgeMessages: [], jingle: [], xmpp: [], errors: [],
+      timings: { joinStartedAt: undefined, joinedAt: undefined, sessionInitiateAt: undefined, sessionAcceptedAt: undefined, firstRemoteFrameAt: undefined, sessionFirstFrameAt: undefined },
+      bridgeMessages: [], sourceEncodings: { json: 0, xml: 0 }, jingle: [], xmpp: [], errors: [],
     };
   }
 
@@ -433,6 +437,7 @@ export class ConferenceClient {
         return;
       }
       xmpp.result(iq);
+      this.#countEncoding(jingle);
       this.#state.timings.sessionInitiateAt = Date.now();
       if (this.#session) this.#closeSession(this.#session, false);
       this.#startSession(remote, from);
@@ -448,6 +453,7 @@ export class ConferenceClient {
         let sources: RemoteSource[];
         try {
           sources = jingleSources(jingle);
+          this.#countEncoding(jingle);
         } catch (e) {
           this.#error(`bad source-add: ${(e as Error).message}`);
           xmpp.error(iq, 'modify', 'bad-request');
@@ -487,6 +493,11 @@ export class ConferenceClient {
       default:
         xmpp.error(iq, 'cancel', 'bad-request');
     }
+  }
+
+  #countEncoding(jingle: El): void {
+    if (jingle.first('json-message', NS.jitmeet)) this.#state.sourceEncodings.json++;
+    else if (jingle.all('content').some((c) => c.first('description', NS.rtp)?.first('source', NS.ssma))) this.#state.sourceEncodings.xml++;
   }
 
   #startSession(remote: RemoteSession, focusOccupant: string): void {
@@ -818,21 +829,28 @@ export class ConferenceClient {
   // What the test reads.
 
   #watchFirstFrame(): void {
-    if (this.#frameTimer !== undefined || this.#state.timings.firstRemoteFrameAt !== undefined) return;
-    this.#frameTimer = setInterval(() => {
-      const pc = this.#session?.pc;
-      if (!pc) return;
+    clearInterval(this.#frameTimer);
+    this.#state.timings.sessionFirstFrameAt = undefined;
+    const session = this.#session;
+    const timer = setInterval(() => {
+      const pc = session?.pc;
+      if (!pc || session !== this.#session) {
+        clearInterval(timer);
+        return;
+      }
       void pc.getStats().then((report) => {
+        if (session !== this.#session) return;
         report.forEach((v: Record<string, unknown>) => {
           if (v['type'] === 'inbound-rtp' && v['kind'] === 'video' && typeof v['framesDecoded'] === 'number' && v['framesDecoded'] > 0) {
-            this.#state.timings.firstRemoteFrameAt ??= Date.now();
+            const now = Date.now();
+            this.#state.timings.firstRemoteFrameAt ??= now;
+            this.#state.timings.sessionFirstFrameAt ??= now;
           }
         });
-        if (this.#state.timings.firstRemoteFrameAt !== undefined) {
-          clearInterval(this.#frameTimer);
-        }
+        if (this.#state.timings.sessionFirstFrameAt !== undefined) clearInterval(timer);
       });
     }, 100);
+    this.#frameTimer = timer;
   }
 
   async state(): Promise<ClientState> {
