@@ -7,7 +7,7 @@
 // Everything the test asserts on is exposed through `state()`.
 
 import {
-  addLocalMline, addRemoteSources, jingleSources, localJingleContents, mungeSimulcast, offerSdp, parseLocalSdp, parseOffer,
+  addLocalMline, addRemoteSources, jingleSources, localJingleContents, mungeSimulcast, offerSdp, parseJsonSources, parseLocalSdp, parseOffer,
   removeRemoteSources, type LocalSourceSpec, type MLine, type RemoteSession, type RemoteSource, type SimulcastState,
 } from './jingle.js';
 import { CAPS_NODE, NS, clientFeatures } from './ns.js';
@@ -495,9 +495,11 @@ export class ConferenceClient {
     }
   }
 
+  /** Counts how remote participants' sources arrived; the bridge's own feedback sources (always XML) do not count. */
   #countEncoding(jingle: El): void {
-    if (jingle.first('json-message', NS.jitmeet)) this.#state.sourceEncodings.json++;
-    else if (jingle.all('content').some((c) => c.first('description', NS.rtp)?.first('source', NS.ssma))) this.#state.sourceEncodings.xml++;
+    const json = jingle.first('json-message', NS.jitmeet);
+    if (json && parseJsonSources(json.text()).length > 0) this.#state.sourceEncodings.json++;
+    else if (jingleSources(jingle).some((s) => s.owner !== 'jvb' && !(s.msid?.startsWith('mixedmslabel') ?? false))) this.#state.sourceEncodings.xml++;
   }
 
   #startSession(remote: RemoteSession, focusOccupant: string): void {
