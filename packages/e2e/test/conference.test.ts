@@ -174,6 +174,9 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
     const bridge = stack.bridges[0];
     if (!bridge) throw new Error('no bridge');
     expect((await bridgeStats(bridge.opsUrl)).conferences).toBe(1);
+    const focusConference = (): Promise<number> =>
+      fetch(`${stack.focus?.opsUrl ?? ''}/debug/conferences/${room}@${stack.hosts.conference}`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.status);
+    expect(await focusConference()).toBe(200);
     for (const p of [...parts]) {
       await p.leave();
       await p.close();
@@ -181,6 +184,7 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
     }
     try {
       await waitFor('the bridge to free the conference', () => bridgeStats(bridge.opsUrl), (s) => s.conferences === 0, { timeoutMs: 60_000, intervalMs: 500 });
+      await waitFor('the focus to end the conference', focusConference, (status) => status === 404, { timeoutMs: 30_000, intervalMs: 500 });
     } catch (e) {
       console.log(logs.slice(-60).join('\n'));
       throw e;
