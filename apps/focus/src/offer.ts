@@ -4,11 +4,15 @@ import type { MidMode, offerDescription } from '@hummingbird/xmpp';
 export type RouterCapabilities = Parameters<typeof offerDescription>[0];
 
 /**
- * What the focus offers (spec/jitsi-client-protocol.md §4.2 "recommended minimal offer", §8.3): Opus and VP8 (+ rtx)
- * with the payload types and header-extension ids a mediasoup 3.19 router computes for apps/bridge's
- * ROUTER_MEDIA_CODECS (Opus, then VP8): opus 100, VP8 101, rtx 102; abs-send-time 4, transport-cc 5,
- * ssrc-audio-level 10. The same payload types and extensions go to the bridge in every COLIBRI2 allocation
- * (`<media>`), so a bridge whose router computes other ids sees it there.
+ * The FALLBACK offer (spec/jitsi-client-protocol.md §4.2 "recommended minimal offer", §8.3), used only where the
+ * bridge did not say: a bridge without `<media>` in its endpoint answer (JVB), and the `<media>` of the first
+ * allocation on a bridge, before its numbers are known. A Hummingbird bridge answers with its router's `<media>`, and
+ * the offer and every later allocation on that bridge use exactly those (conference.ts).
+ *
+ * It mirrors what a mediasoup 3.19 router computes for apps/bridge's ROUTER_MEDIA_CODECS (Opus, then VP8): opus 100
+ * (fb nack, transport-cc), VP8 101 (x-google-start-bitrate 800; fb nack, nack pli, ccm fir, goog-remb,
+ * transport-cc), rtx 102; abs-send-time 4, transport-cc 5, ssrc-audio-level 10 — checked against the real bridge's
+ * router in test/focus.bridge.test.ts, so the first endpoint's consumer capabilities match the offer too.
  */
 export const ROUTER_CAPABILITIES: RouterCapabilities = {
   codecs: [
@@ -18,18 +22,22 @@ export const ROUTER_CAPABILITIES: RouterCapabilities = {
       clockRate: 48000,
       channels: 2,
       parameters: { minptime: 10, useinbandfec: 1 },
-      rtcpFeedback: [{ type: 'transport-cc', parameter: '' }],
+      rtcpFeedback: [
+        { type: 'nack', parameter: '' },
+        { type: 'transport-cc', parameter: '' },
+      ],
       preferredPayloadType: 100,
     },
     {
       kind: 'video',
       mimeType: 'video/VP8',
       clockRate: 90000,
-      parameters: {},
+      parameters: { 'x-google-start-bitrate': 800 },
       rtcpFeedback: [
         { type: 'nack', parameter: '' },
         { type: 'nack', parameter: 'pli' },
         { type: 'ccm', parameter: 'fir' },
+        { type: 'goog-remb', parameter: '' },
         { type: 'transport-cc', parameter: '' },
       ],
       preferredPayloadType: 101,

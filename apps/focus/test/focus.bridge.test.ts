@@ -2,6 +2,7 @@ import { MID_MODE, type BridgeService } from '@hummingbird/bridge';
 import { offerDescription, type Jingle } from '@hummingbird/xmpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Conference } from '../src/conference.js';
+import { ROUTER_CAPABILITIES } from '../src/offer.js';
 import { bridgeTable, clientTable, startRealBridge } from './support/bridge.js';
 import { joinRoom, until } from './support/helpers.js';
 import { GUEST_HOST, startFocusStack, type FocusStack } from './support/stack.js';
@@ -112,6 +113,11 @@ describe('with the real bridge: per-receiver consumer SSRCs', () => {
       const got = initA.contents.find((x) => x.name === kind)?.description;
       expect(got?.payloadTypes).toEqual(expected.payloadTypes);
       expect(got?.headerExtensions).toEqual(expected.headerExtensions);
+      // offer.ts (what the first allocation on a bridge sends, before the bridge's numbers are known) agrees with
+      // apps/bridge's router, so even the first endpoint's consumer capabilities match the offer.
+      const fallback = offerDescription(ROUTER_CAPABILITIES, kind, { midMode: MID_MODE });
+      expect(fallback.payloadTypes).toEqual(expected.payloadTypes);
+      expect(fallback.headerExtensions).toEqual(expected.headerExtensions);
     }
     // The consumer mode is on for this bridge; nobody has sources yet.
     const debug = conference.describe() as { participants: { nick: string; session: { consumerMode: boolean } | null }[] };
@@ -122,6 +128,11 @@ describe('with the real bridge: per-receiver consumer SSRCs', () => {
     await a.sendJingle(a.accept(1000));
     // The bridge made B's consumers of A's sources and reported them; B has not accepted yet: nothing is sent.
     await until(() => (conference.participants.get(B)?.consumers?.sources.length ?? 0) === 2, 'the report of B\'s consumers reached the focus');
+    await new Promise((resolve) => setImmediate(resolve)); // the focus's coalesced sync runs in this turn
+    const told = (): unknown =>
+      (conference.describe() as { participants: { nick: string; session: { remoteSources: object } | null }[] }).participants.find((p) => p.nick === B)?.session
+        ?.remoteSources;
+    expect(told()).toEqual({});
     expect(b.jingles.filter((j) => j.jingle.action === 'source-add')).toHaveLength(0);
     const bAdd = b.nextJingle('source-add');
     const aAdd = a.nextJingle('source-add');
@@ -131,6 +142,7 @@ describe('with the real bridge: per-receiver consumer SSRCs', () => {
     await aAdd;
     await converged(a, 3);
     await converged(b, 3);
+    expect(Object.keys(told() as object)).toEqual([`${A}-a0`, `${A}-v0`]);
   });
 
   it('a third participant gets the others\' consumers in its session-initiate; everybody holds only its own consumers', async () => {
@@ -186,6 +198,31 @@ describe('with the real bridge: per-receiver consumer SSRCs', () => {
     await until(() => bridge.colibri.conferences.get(meetingId)?.endpoints.has(C) === false, 'C\'s endpoint expired on the bridge');
     await converged(a, 3);
     await converged(b, 5);
+  });
+
+  it('a restart (terminate restart="true") gets a new initiate with the new endpoint\'s consumers; the others swap its SSRCs', async () => {
+    const oldAtA = Object.keys(clientTable(a).table).map(Number).sort();
+    const before = b.jingles.length;
+    const aRemove = a.nextJingle('source-remove');
+    await b.sendJingle({
+      action: 'session-terminate',
+      sid: b.sid,
+      contents: [],
+      groups: [],
+      reason: { condition: 'connectivity-error', text: 'ICE FAILED' },
+      bridgeSession: { id: b.lastInitiate.bridgeSession?.id ?? '', restart: true },
+    });
+    const again = (await b.nextJingle('session-initiate', { after: before })).jingle;
+    // B's new bridge endpoint has new consumers of A's camera, microphone and screen share: all in the offer.
+    expect(again.jsonSources?.owners.map((o) => [o.owner, o.audio.length, o.video.length])).toEqual([[A, 1, 4]]);
+    const removed = (await aRemove).jingle.jsonSources?.owners.flatMap((o) => [...o.audio, ...o.video].map((s) => s.ssrc)).sort();
+    expect(removed).toEqual(oldAtA);
+    const aAdd = a.nextJingle('source-add');
+    await b.sendJingle(b.accept(2500));
+    await aAdd;
+    await converged(b, 5);
+    await converged(a, 3);
+    expect(Object.keys(clientTable(a).table).map(Number).filter((x) => oldAtA.includes(x))).toEqual([]);
   });
 
   it('a stopped screen share is removed at the others; the last leaving frees the bridge\'s router', async () => {

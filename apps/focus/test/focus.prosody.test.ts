@@ -25,6 +25,7 @@ beforeAll(async () => {
 
 afterEach(() => {
   bridge.hang = false;
+  bridge.routerMedia = undefined;
 });
 
 afterAll(async () => {
@@ -296,6 +297,42 @@ describe('media sessions through the bridge (fake COLIBRI2 bridge)', () => {
     const readd: Jingle = { ...stolen, contents: [{ name: 'audio', description: { media: 'audio', payloadTypes: [], headerExtensions: [], extmapAllowMixed: false, rtcpMux: false, sources: [{ ssrc: 1005, name: 'e0000001-a1', parameters: [{ name: 'msid', value: 's t' }] }], ssrcGroups: [] } }] };
     await a.sendJingle(readd);
     expect((await stillWorks).jingle.contents[0]?.description?.sources[0]?.ssrc).toBe(1005);
+  });
+
+  it('a bridge answering with its router <media> sets the offer\'s payload types and extension ids; later allocations send them back', async () => {
+    // Numbers unlike offer.ts's (e.g. a router with other codec order): the offer must follow the bridge (§8.3).
+    const opus = { id: 111, name: 'opus', clockrate: 48000, channels: 2, parameters: [{ name: 'minptime', value: '10' }], rtcpFbs: [{ type: 'transport-cc' }] };
+    const vp8 = { id: 96, name: 'VP8', clockrate: 90000, parameters: [], rtcpFbs: [{ type: 'nack' }, { type: 'nack', subtype: 'pli' }] };
+    const rtx = { id: 97, name: 'rtx', clockrate: 90000, parameters: [{ name: 'apt', value: '96' }], rtcpFbs: [] };
+    const audioLevel = { id: 1, uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level' };
+    const tcc = { id: 7, uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01' };
+    bridge.routerMedia = [
+      { type: 'audio', payloadTypes: [opus], headerExtensions: [audioLevel], extmapAllowMixed: true },
+      { type: 'video', payloadTypes: [vp8, rtx], headerExtensions: [tcc], extmapAllowMixed: true },
+    ];
+    const room = `routermedia@${MUC}`;
+    const a = await guest(true);
+    const b = await guest(true);
+    const first = bridge.nextRequest((m) => m.create === true && m.name === room);
+    const second = bridge.nextRequest((m) => m.create !== true && m.endpoints[0]?.create === true && m.endpoints[0].id === 'f0000002');
+    await joinRoom(a, room, 'f0000001');
+    await joinRoom(b, room, 'f0000002');
+    // The first allocation on this bridge could only send offer.ts's numbers; the next one sends the bridge's.
+    expect((await first).endpoints[0]?.media.find((m) => m.type === 'audio')?.payloadTypes.map((p) => p.id)).toEqual([100]);
+    expect((await second).endpoints[0]?.media).toEqual(bridge.routerMedia);
+    for (const p of [a, b]) {
+      const init = (await p.nextJingle('session-initiate', { after: 0 })).jingle;
+      const audio = init.contents.find((c) => c.name === 'audio')?.description;
+      const video = init.contents.find((c) => c.name === 'video')?.description;
+      expect(audio?.payloadTypes).toEqual([opus]);
+      expect(audio?.headerExtensions).toEqual([audioLevel]);
+      expect(video?.payloadTypes).toEqual([vp8, rtx]);
+      expect(video?.headerExtensions).toEqual([tcc]);
+      // The rest of the offer is unchanged: rtcp-mux, the feedback source first.
+      expect(audio?.rtcpMux).toBe(true);
+      expect(video?.sources[0]).toMatchObject({ name: 'jvb-v0', owner: 'jvb' });
+    }
+    await Promise.all([a.conn.stop(), b.conn.stop()]);
   });
 
   it('an older client\'s ICE-failure report (session-info ice-state failed) gets it re-invited', async () => {

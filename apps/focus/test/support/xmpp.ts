@@ -12,6 +12,7 @@ import {
   parseJingle,
   parseMucPresence,
   type ClientConnection,
+  type Colibri2Media,
   type ConferenceModify,
   type ConferenceModified,
   type Jingle,
@@ -71,6 +72,8 @@ export class FakeBridge {
   hang = false;
   /** Endpoint ids whose creation is refused with bad-request (a request the bridge cannot accept, §3.5). */
   readonly refuse = new Set<string>();
+  /** A Hummingbird-style `<media>` (router payload types / extension ids) in every endpoint-create result; none (JVB) when undefined. */
+  routerMedia: readonly Colibri2Media[] | undefined;
   readonly #conferences = new Map<string, Set<string>>();
   readonly #listeners = new Set<(m: ConferenceModify) => void>();
   #counter = 0;
@@ -171,6 +174,7 @@ export class FakeBridge {
         const n = ++this.#counter;
         return {
           id: ep.id,
+          ...(this.routerMedia === undefined ? {} : { media: this.routerMedia }),
           transport: {
             iceUdp: {
               ufrag: `${this.options.nick}u${String(n)}`,
