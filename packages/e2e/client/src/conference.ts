@@ -98,6 +98,8 @@ export interface ClientState {
     iceConnectionState: string;
     connectionState: string;
     accepted: boolean;
+    /** The selected ICE pair's local candidate type (`host`, `srflx`, `prflx`, `relay`) and protocol. */
+    localCandidate: string | undefined;
   } | undefined;
   /** Number of session-initiates accepted (re-invites after a failover count). */
   sessions: number;
@@ -515,7 +517,7 @@ export class ConferenceClient {
     this.#state.sessions++;
     this.#state.session = {
       sid: remote.sid, bridgeSessionId: remote.bridgeSessionId, webSocketUrl: remote.transport.webSocket,
-      iceConnectionState: 'new', connectionState: 'new', accepted: false,
+      iceConnectionState: 'new', connectionState: 'new', accepted: false, localCandidate: undefined,
     };
     pc.addEventListener('iceconnectionstatechange', () => {
       if (this.#session !== s || !this.#state.session) return;
@@ -862,6 +864,14 @@ export class ConferenceClient {
     const bySsrc = new Map<number, Record<string, unknown>>();
     if (s) {
       const report = await s.pc.getStats();
+      const byId = new Map<string, Record<string, unknown>>();
+      report.forEach((v: Record<string, unknown>, id: string) => byId.set(id, v));
+      for (const v of byId.values()) {
+        if (v['type'] !== 'transport' || typeof v['selectedCandidatePairId'] !== 'string') continue;
+        const pair = byId.get(v['selectedCandidatePairId']);
+        const local = typeof pair?.['localCandidateId'] === 'string' ? byId.get(pair['localCandidateId']) : undefined;
+        if (local && this.#state.session) this.#state.session.localCandidate = `${String(local['candidateType'])}/${String(local['protocol'])}${local['relayProtocol'] ? `/${String(local['relayProtocol'])}` : ''}`;
+      }
       report.forEach((v: Record<string, unknown>) => {
         if (v['type'] === 'inbound-rtp' && typeof v['ssrc'] === 'number') bySsrc.set(v['ssrc'], v);
         if (v['type'] === 'outbound-rtp' && typeof v['ssrc'] === 'number') {
