@@ -811,6 +811,24 @@ export class ConferenceClient {
     });
   }
 
+  /**
+   * Locks the room with a password as ljm's `lockRoom` does (§3.6): fetch the owner form, submit it with
+   * `muc#roomconfig_roomsecret`, `muc#roomconfig_passwordprotectedroom` and `whois=anyone`. Needs owner rights.
+   */
+  async lockRoom(password: string): Promise<void> {
+    const xmpp = this.#xmpp;
+    if (!xmpp || !this.#state.joined) throw new Error('not in the room');
+    const owner = 'http://jabber.org/protocol/muc#owner';
+    await xmpp.iq(el('iq', { type: 'get', to: this.#roomJid }, el('query', { xmlns: owner })));
+    const field = (name: string, value: string): El => el('field', { var: name }, el('value', {}, value));
+    await xmpp.iq(el('iq', { type: 'set', to: this.#roomJid }, el('query', { xmlns: owner },
+      el('x', { xmlns: 'jabber:x:data', type: 'submit' },
+        field('FORM_TYPE', 'http://jabber.org/protocol/muc#roomconfig'),
+        field('muc#roomconfig_roomsecret', password),
+        field('muc#roomconfig_passwordprotectedroom', '1'),
+        field('muc#roomconfig_whois', 'anyone')))));
+  }
+
   async leave(): Promise<void> {
     if (this.#state.left) return;
     this.#state.left = true;

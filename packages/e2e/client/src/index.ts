@@ -16,6 +16,7 @@ export interface HummingbirdGlobal {
   state(): Promise<ClientState | undefined>;
   leave(): Promise<void>;
   startScreenShare(preferDisplay?: boolean): Promise<void>;
+  lockRoom(password: string): Promise<void>;
 }
 
 const api: HummingbirdGlobal = {
@@ -31,6 +32,10 @@ const api: HummingbirdGlobal = {
   },
   async leave() {
     await api.client?.leave();
+  },
+  async lockRoom(password) {
+    if (!api.client) throw new Error('not joined');
+    await api.client.lockRoom(password);
   },
   async startScreenShare(preferDisplay) {
     if (!api.client) throw new Error('not joined');
