@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import { capsVer } from '../client/src/conference.js';
 import {
-  JingleError, addLocalMline, addRemoteSources, jingleSources, localJingleContents, mungeSimulcast, offerSdp, parseJsonSources,
+  JingleError, addLocalMline, addRemoteSources, applySourcesMap, jingleSources, localJingleContents, mungeSimulcast, offerSdp, parseJsonSources,
   parseLocalSdp, parseOffer, removeRemoteSources, type SimulcastState,
 } from '../client/src/jingle.js';
 import { NS, clientFeatures } from '../client/src/ns.js';
@@ -170,6 +170,32 @@ describe('Jingle → remote SDP (ljm unified-plan mapping, §4.2)', () => {
       { kind: 'audio', ssrc: 5, owner: 'a', name: 'a-a0' },
     ]);
     expect(parseJsonSources('{}')).toEqual([]);
+  });
+
+  it('ssrc-rewriting maps (§4.6): new SSRCs become sources with rtx, known ones are re-mapped, junk is skipped', () => {
+    const s = parseOffer(initiate);
+    const video = {
+      colibriClass: 'VideoSourcesMap',
+      mappedSources: [
+        { source: 'bb-v0', owner: 'bb', ssrc: 100002, rtx: 100003, videoType: 'CAMERA' },
+        { source: 'cc-v1', owner: 'cc', ssrc: '100010', rtx: '100011', videoType: 'DESKTOP' },
+        { source: 'x', owner: 'x', ssrc: 'abc' }, { ssrc: -4 }, null, 7, { ssrc: 2 ** 33 },
+      ],
+    };
+    const first = applySourcesMap(s, video, 0);
+    expect(first.added.map((a) => [a.owner, a.name, a.ssrc, a.rtx, a.videoType, a.msid])).toEqual([
+      ['bb', 'bb-v0', 100002, 100003, 'camera', 'remote-video-1 remote-video-1'],
+      ['cc', 'cc-v1', 100010, 100011, 'desktop', 'remote-video-2 remote-video-2'],
+    ]);
+    const audio = applySourcesMap(s, { colibriClass: 'AudioSourcesMap', mappedSources: [{ source: 'bb-a0', owner: 'bb', ssrc: 100000 }] }, first.counter);
+    expect(audio.added.map((a) => [a.kind, a.ssrc, a.rtx])).toEqual([['audio', 100000, undefined]]);
+    // The bridge re-uses a slot for another endpoint: the same m-line, a new owner.
+    const again = applySourcesMap(s, { colibriClass: 'VideoSourcesMap', mappedSources: [{ source: 'dd-v0', owner: 'dd', ssrc: 100002, rtx: 100003 }] }, audio.counter);
+    expect(again.added).toEqual([]);
+    expect(s.mlines.find((m) => m.source?.ssrc === 100002)?.source).toMatchObject({ owner: 'dd', name: 'dd-v0' });
+    expect(applySourcesMap(s, { colibriClass: 'VideoSourcesMap', mappedSources: 'x' }, 0).added).toEqual([]);
+    expect(applySourcesMap(s, { colibriClass: 'EndpointMessage' }, 0).added).toEqual([]);
+    expect(offerSdp(s)).toContain('a=ssrc-group:FID 100010 100011\r\n');
   });
 
   it('a session-initiate without transport or without audio/video is refused', () => {

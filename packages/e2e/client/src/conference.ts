@@ -7,7 +7,7 @@
 // Everything the test asserts on is exposed through `state()`.
 
 import {
-  addLocalMline, addRemoteSources, jingleSources, localJingleContents, mungeSimulcast, offerSdp, parseJsonSources, parseLocalSdp, parseOffer,
+  addLocalMline, addRemoteSources, applySourcesMap, jingleSources, localJingleContents, mungeSimulcast, offerSdp, parseJsonSources, parseLocalSdp, parseOffer,
   removeRemoteSources, type LocalSourceSpec, type MLine, type RemoteSession, type RemoteSource, type SimulcastState,
 } from './jingle.js';
 import { CAPS_NODE, NS, clientFeatures } from './ns.js';
@@ -712,33 +712,9 @@ export class ConferenceClient {
   /** §4.6: AudioSourcesMap / VideoSourcesMap create or re-map remote tracks in ssrc-rewriting mode. */
   #onSourcesMap(s: Session, m: Record<string, unknown>): void {
     if (!this.options.ssrcRewriting) return;
-    const kind = m['colibriClass'] === 'VideoSourcesMap' ? 'video' : 'audio';
-    const mapped = m['mappedSources'];
-    if (!Array.isArray(mapped)) return;
-    const fresh: RemoteSource[] = [];
-    for (const entry of mapped as unknown[]) {
-      if (typeof entry !== 'object' || entry === null) continue;
-      const e = entry as Record<string, unknown>;
-      const ssrc = Number(e['ssrc']);
-      if (!Number.isInteger(ssrc) || ssrc <= 0 || ssrc > 0xffffffff) continue;
-      const owner = typeof e['owner'] === 'string' ? e['owner'] : 'unknown';
-      const name = typeof e['source'] === 'string' ? e['source'] : undefined;
-      const existing = s.remote.mlines.find((l) => l.source?.ssrc === ssrc && !l.rejected);
-      if (existing?.source) {
-        existing.source.owner = owner;
-        if (name !== undefined) existing.source.name = name;
-        continue;
-      }
-      const rtx = Number(e['rtx']);
-      const n = ++this.#rewriteCounter;
-      fresh.push({
-        kind, ssrc, owner, msid: `remote-${kind}-${n} remote-${kind}-${n}`,
-        ...(name !== undefined ? { name } : {}),
-        ...(kind === 'video' && Number.isInteger(rtx) && rtx > 0 ? { rtx } : {}),
-        ...(kind === 'video' ? { videoType: String(e['videoType']).toLowerCase() === 'desktop' ? 'desktop' as const : 'camera' as const } : {}),
-      });
-    }
-    if (addRemoteSources(s.remote, fresh).length > 0) this.#renegotiate(s, kind === 'video' ? 'VideoSourcesMap' : 'AudioSourcesMap');
+    const { added, counter } = applySourcesMap(s.remote, m, this.#rewriteCounter);
+    this.#rewriteCounter = counter;
+    if (added.length > 0) this.#renegotiate(s, String(m['colibriClass']));
   }
 
   // ------------------------------------------------------------------------------------------------------------

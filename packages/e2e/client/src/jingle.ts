@@ -320,6 +320,43 @@ export function addRemoteSources(session: RemoteSession, sources: readonly Remot
   return added;
 }
 
+/**
+ * §4.6, ssrc-rewriting mode: a bridge `AudioSourcesMap` / `VideoSourcesMap`. A new SSRC becomes a new remote source
+ * (msid `remote-<kind>-N`, FID with the numeric rtx for video); a known SSRC whose owner or source changed (the bridge
+ * re-using a slot) is re-mapped in place. Malformed entries are skipped. Returns the sources added and the counter.
+ */
+export function applySourcesMap(session: RemoteSession, message: Record<string, unknown>, counter: number): { added: RemoteSource[]; counter: number } {
+  const cls = message['colibriClass'];
+  if (cls !== 'VideoSourcesMap' && cls !== 'AudioSourcesMap') return { added: [], counter };
+  const kind: MediaKind = cls === 'VideoSourcesMap' ? 'video' : 'audio';
+  const mapped = message['mappedSources'];
+  if (!Array.isArray(mapped)) return { added: [], counter };
+  const fresh: RemoteSource[] = [];
+  for (const entry of mapped as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const e = entry as Record<string, unknown>;
+    const ssrc = ssrcOf(typeof e['ssrc'] === 'number' || typeof e['ssrc'] === 'string' ? String(e['ssrc']) : undefined);
+    if (ssrc === undefined || ssrc === 0) continue;
+    const owner = typeof e['owner'] === 'string' && e['owner'] !== '' ? e['owner'] : 'unknown';
+    const name = typeof e['source'] === 'string' ? e['source'] : undefined;
+    const existing = session.mlines.find((l) => l.source?.ssrc === ssrc && !l.rejected);
+    if (existing?.source) {
+      existing.source.owner = owner;
+      if (name !== undefined) existing.source.name = name;
+      continue;
+    }
+    const rtx = ssrcOf(typeof e['rtx'] === 'number' || typeof e['rtx'] === 'string' ? String(e['rtx']) : undefined);
+    const n = ++counter;
+    fresh.push({
+      kind, ssrc, owner, msid: `remote-${kind}-${n} remote-${kind}-${n}`,
+      ...(name !== undefined ? { name } : {}),
+      ...(kind === 'video' && rtx !== undefined && rtx !== 0 ? { rtx } : {}),
+      ...(kind === 'video' ? { videoType: String(e['videoType']).toLowerCase() === 'desktop' ? 'desktop' as const : 'camera' as const } : {}),
+    });
+  }
+  return { added: addRemoteSources(session, fresh), counter };
+}
+
 /** source-remove (§4.4): the m-line of each removed SSRC is rejected (port 0), never reused. */
 export function removeRemoteSources(session: RemoteSession, ssrcs: Iterable<number>): RemoteSource[] {
   const gone = new Set(ssrcs);
