@@ -864,7 +864,11 @@ export class ConferenceClient {
         if (v['type'] !== 'transport' || typeof v['selectedCandidatePairId'] !== 'string') continue;
         const pair = byId.get(v['selectedCandidatePairId']);
         const local = typeof pair?.['localCandidateId'] === 'string' ? byId.get(pair['localCandidateId']) : undefined;
-        if (local && this.#state.session) this.#state.session.localCandidate = `${String(local['candidateType'])}/${String(local['protocol'])}${local['relayProtocol'] ? `/${String(local['relayProtocol'])}` : ''}`;
+        const str = (k: string): string | undefined => (typeof local?.[k] === 'string' ? local[k] : undefined);
+        if (local && this.#state.session) {
+          const relay = str('relayProtocol');
+          this.#state.session.localCandidate = `${str('candidateType') ?? '?'}/${str('protocol') ?? '?'}${relay ? `/${relay}` : ''}`;
+        }
       }
       report.forEach((v: Record<string, unknown>) => {
         if (v['type'] === 'inbound-rtp' && typeof v['ssrc'] === 'number') bySsrc.set(v['ssrc'], v);
