@@ -168,6 +168,7 @@ export class ConferenceClient {
 
   constructor(options: JoinOptions) {
     this.options = options;
+    this.#receiverMaxHeight = options.receiverMaxHeight;
     this.#features = clientFeatures({ ...(options.ssrcRewriting ? { ssrcRewriting: true } : {}), ...(options.xmlSources ? { xmlSources: true } : {}) });
     this.#roomJid = `${options.room.toLowerCase()}@${options.muc.toLowerCase()}`;
     this.#state = {
@@ -665,13 +666,7 @@ export class ConferenceClient {
       s.wsRetry = 0;
       if (this.#session === s) this.#state.bridgeChannelOpen = true;
       this.#sendVideoTypes(s);
-      const constraints: Record<string, unknown> = { colibriClass: 'ReceiverVideoConstraints', lastN: -1, assumedBandwidthBps: -1 };
-      if (this.options.receiverMaxHeight !== undefined) {
-        constraints['defaultConstraints'] = { maxHeight: this.options.receiverMaxHeight };
-        constraints['constraints'] = {};
-        constraints['onStageSources'] = [];
-      }
-      this.#bridgeSend(s, constraints);
+      this.#sendReceiverConstraints(s);
     };
     ws.onmessage = (ev) => {
       let message: unknown;
@@ -695,6 +690,25 @@ export class ConferenceClient {
       s.wsRetry++;
       setTimeout(() => this.#openBridgeChannel(s, url), delay);
     };
+  }
+
+  /** §5.3: ljm's bare default is `{lastN: -1, assumedBandwidthBps: -1}`; a maxHeight adds defaultConstraints. */
+  #sendReceiverConstraints(s: Session): void {
+    const constraints: Record<string, unknown> = { colibriClass: 'ReceiverVideoConstraints', lastN: -1, assumedBandwidthBps: -1 };
+    if (this.#receiverMaxHeight !== undefined) {
+      constraints['defaultConstraints'] = { maxHeight: this.#receiverMaxHeight };
+      constraints['constraints'] = {};
+      constraints['onStageSources'] = [];
+    }
+    this.#bridgeSend(s, constraints);
+  }
+
+  #receiverMaxHeight: number | undefined;
+
+  /** Changes the receiver's default maxHeight (the bridge maps it to a simulcast layer, §8.5) and tells the bridge. */
+  setReceiverMaxHeight(maxHeight: number): void {
+    this.#receiverMaxHeight = maxHeight;
+    if (this.#session) this.#sendReceiverConstraints(this.#session);
   }
 
   #bridgeSend(s: Session, message: Record<string, unknown>): void {

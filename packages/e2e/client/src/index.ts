@@ -17,6 +17,7 @@ export interface HummingbirdGlobal {
   leave(): Promise<void>;
   startScreenShare(preferDisplay?: boolean): Promise<void>;
   lockRoom(password: string): Promise<void>;
+  setReceiverMaxHeight(maxHeight: number): void;
 }
 
 const api: HummingbirdGlobal = {
@@ -32,6 +33,10 @@ const api: HummingbirdGlobal = {
   },
   async leave() {
     await api.client?.leave();
+  },
+  setReceiverMaxHeight(maxHeight) {
+    if (!api.client) throw new Error('not joined');
+    api.client.setReceiverMaxHeight(maxHeight);
   },
   async lockRoom(password) {
     if (!api.client) throw new Error('not joined');

@@ -84,6 +84,10 @@ export class Participant {
     await this.page.evaluate(() => (window as unknown as PageWindow).Hummingbird.startScreenShare(false));
   }
 
+  async setReceiverMaxHeight(maxHeight: number): Promise<void> {
+    await this.page.evaluate((h) => (window as unknown as PageWindow).Hummingbird.setReceiverMaxHeight(h), maxHeight);
+  }
+
   async lockRoom(password: string): Promise<void> {
     await this.page.evaluate((pw) => (window as unknown as PageWindow).Hummingbird.lockRoom(pw), password);
   }
