@@ -47,7 +47,7 @@ describe('simulcast layers follow the receivers\' constraints', () => {
       { timeoutMs: 30_000, intervalMs: 250, describe: (ss) => ss.map(describeState).join('\n') },
     );
     const sent = layers[0]?.local.outbound.filter((o) => o.kind === 'video' && o.packetsSent > 0).map((o) => o.frameHeight);
-    console.log(`[e2e] simulcast: A sends layers ${JSON.stringify(sent)}; B gets ${heightOfA(layers[1] as ClientState)}, C gets ${heightOfA(layers[2] as ClientState)}`);
+    console.log(`[e2e] simulcast: A sends layers ${JSON.stringify(sent)}; B gets ${heightOfA(layers[1])}, C gets ${heightOfA(layers[2])}`);
     expect(sent).toEqual(expect.arrayContaining([180, 360]));
     await b.setReceiverMaxHeight(720);
     await waitFor('B switches up to 360 lines', () => b.state(), (s) => heightOfA(s) === 360, { timeoutMs: 30_000, intervalMs: 250, describe: describeState });
