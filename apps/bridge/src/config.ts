@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 /**
  * Where a secret lives, never the secret itself: `file:/etc/hummingbird/jvb.password` or
- * `env:HB_BRIDGE_XMPP_PASSWORD` (the same convention as apps/token).
+ * `env:JVB_XMPP_PASSWORD` (the same convention as apps/token).
  */
 export const secretRef = z
   .string()
@@ -24,7 +24,7 @@ export const bridgeConfigSchema = z.object({
         .describe('How to reach Prosody: xmpp://host:port (c2s) or ws(s)://host/xmpp-websocket.'),
       domain: z.string().min(1).describe('The XMPP domain of the bridge account (auth.<d> in the Jitsi layout).').meta({ example: 'auth.meet.example.org' }),
       username: z.string().min(1).default('jvb').describe('The bridge account\'s user name (jicofo-jvb.md §4.1).'),
-      passwordRef: secretRef.describe('Reference to the account password.').meta({ example: 'env:HB_BRIDGE_XMPP_PASSWORD' }),
+      passwordRef: secretRef.describe('Reference to the account password.').meta({ example: 'env:JVB_XMPP_PASSWORD' }),
       breweryJid: z
         .string()
         .min(3)

@@ -489,7 +489,7 @@ export class Conference {
         ssrcRewriting,
       });
       if (createConference && this.bridge === bridge) this.#bridgeConference = Promise.resolve();
-      if (allocation.media !== undefined) {
+      if (allocation.media !== undefined && allocation.media.every((m) => m.payloadTypes.length > 0)) {
         if (!sameMedia(sent, allocation.media)) {
           // The offer follows the bridge's numbers (§8.3); the bridge built this endpoint's consumer capabilities
           // from ours, so extensions it numbers differently are lost for this one endpoint. Later allocations on this
@@ -991,7 +991,8 @@ function withBridgeMedia(jingle: Jingle, media: readonly Colibri2Media[] | undef
     ...jingle,
     contents: jingle.contents.map((c) => {
       const m = media.find((x) => x.type === c.description?.media);
-      if (m === undefined || c.description === undefined) return c;
+      // A `<media>` without payload types would leave the content without codecs: keep the fallback then.
+      if (m === undefined || m.payloadTypes.length === 0 || c.description === undefined) return c;
       return { ...c, description: { ...c.description, payloadTypes: m.payloadTypes, headerExtensions: m.headerExtensions, extmapAllowMixed: m.extmapAllowMixed } };
     }),
   };

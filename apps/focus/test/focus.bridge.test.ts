@@ -67,6 +67,7 @@ describe('with the real bridge: per-receiver consumer SSRCs', () => {
   const A = 'c0000001';
   const B = 'c0000002';
   const C = 'c0000003';
+  const D = 'c0000004';
   let a: FakeParticipant;
   let b: FakeParticipant;
   let c: FakeParticipant;
@@ -225,14 +226,26 @@ describe('with the real bridge: per-receiver consumer SSRCs', () => {
     expect(Object.keys(clientTable(a).table).map(Number).filter((x) => oldAtA.includes(x))).toEqual([]);
   });
 
-  it('a stopped screen share is removed at the others; the last leaving frees the bridge\'s router', async () => {
-    const bRemove = b.nextJingle('source-remove');
+  it('a fourth joins while the screen share stops (concurrent updates): everybody converges; then it leaves again', async () => {
+    const d = await guest(true);
+    await joinRoom(d, room, D);
+    await d.nextJingle('session-initiate', { after: 0 });
+    // D's session-accept and A's source-remove go to the bridge at the same time (two participants' queues).
     const stop = screenShare(a, 5000);
-    await a.sendJingle({ ...stop, action: 'source-remove' });
-    const removed = (await bRemove).jingle.jsonSources?.owners[0]?.video.map((s) => s.ssrc).sort();
-    expect(removed).toHaveLength(2);
+    await Promise.all([d.sendJingle(d.accept(4000)), a.sendJingle({ ...stop, action: 'source-remove' })]);
+    await converged(a, 6);
+    await converged(b, 6);
+    await converged(d, 6);
+    for (const p of [b, d]) expect(Object.values(clientTable(p).table).some((v) => v.name === `${A}-v1`)).toBe(false);
+    await d.leave();
+    await until(() => bridge.colibri.conferences.get(meetingId)?.endpoints.has(D) === false, 'D\'s endpoint expired on the bridge');
+    await converged(a, 3);
     await converged(b, 3);
+  });
+
+  it('the last leaving ends the conference and frees the bridge\'s router', async () => {
     const router = bridge.colibri.conferences.get(meetingId)?.router;
+    expect(router?.closed).toBe(false);
     await a.leave();
     await b.leave();
     await until(() => bridge.colibri.conferences.size === 0 && router?.closed === true, 'the bridge conference and its router are gone');
