@@ -37,6 +37,8 @@ interface Engine {
   shareScreen(): Promise<void>;
   stopScreenShare(): Promise<void>;
   sharing(): boolean;
+  /** How the screen is shared, while it is. */
+  shareMode(): string | undefined;
   leave(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ class HummingbirdEngine implements Engine {
   #client: ConferenceClient;
   #participants: { id: string; nick: string | undefined; sourceInfo: string | undefined; left: boolean }[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
+  #shareMode: string | undefined;
 
   constructor(config: PageConfig, input: JoinInput) {
     const domain = input.token || !config.guest ? config.domain : config.guest;
@@ -85,6 +88,7 @@ class HummingbirdEngine implements Engine {
     const poll = async (): Promise<void> => {
       const st = await this.#client.state();
       this.#participants = st.participants.filter((p) => p.id !== 'focus');
+      this.#shareMode = st.local.screenShare;
     };
     await poll();
     this.#timer = setInterval(() => void poll().catch(() => undefined), 500);
@@ -130,6 +134,10 @@ class HummingbirdEngine implements Engine {
 
   sharing(): boolean {
     return this.#client.localTracks().desktop !== undefined;
+  }
+
+  shareMode(): string | undefined {
+    return this.sharing() ? this.#shareMode : undefined;
   }
 
   async leave(): Promise<void> {
@@ -301,6 +309,10 @@ class LegacyEngine implements Engine {
     return this.#desktop !== undefined;
   }
 
+  shareMode(): string | undefined {
+    return this.sharing() ? 'replaced' : undefined;
+  }
+
   async leave(): Promise<void> {
     try {
       await this.#conference?.leave();
@@ -403,7 +415,7 @@ function state(): PageState {
       videoWidth: video?.videoWidth ?? 0, videoHeight: video?.videoHeight ?? 0, frames: quality?.totalVideoFrames ?? 0,
     };
   });
-  return { client: engineKind, joined: engine !== undefined, error: lastError, tiles };
+  return { client: engineKind, joined: engine !== undefined, error: lastError, screenShare: engine?.shareMode(), tiles };
 }
 
 async function join(config: PageConfig): Promise<void> {
