@@ -199,6 +199,15 @@ interface LegacyWindow {
   jquery?: unknown;
 }
 
+/** `promise`, or a rejection naming `what` after `ms`: every step of joining is bounded. */
+function within<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${String(ms / 1000)} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 function loadScript(src: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = document.createElement('script');
@@ -245,11 +254,11 @@ class LegacyEngine implements Engine {
     });
     this.#connection = connection;
     const ev = JitsiMeetJS.events;
-    await new Promise<void>((resolve, reject) => {
+    await within('XMPP connection', 20_000, new Promise<void>((resolve, reject) => {
       connection.addEventListener(ev.connection['CONNECTION_ESTABLISHED'] ?? 'connection.connectionEstablished', () => resolve());
       connection.addEventListener(ev.connection['CONNECTION_FAILED'] ?? 'connection.connectionFailed', (...args) => reject(new Error(`connection failed: ${args.map(String).join(' ')}`)));
       connection.connect();
-    });
+    }));
     const conference = connection.initJitsiConference(input.room.toLowerCase(), { p2p: { enabled: false } });
     this.#conference = conference;
     const joined = new Promise<void>((resolve, reject) => {
@@ -259,7 +268,7 @@ class LegacyEngine implements Engine {
     for (const t of this.#local) await conference.addTrack(t);
     conference.setDisplayName(input.name);
     conference.join();
-    await joined;
+    await within('joining the conference', 30_000, joined);
   }
 
   tiles(): TileView[] {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startMeetingPage, type MeetingPage } from '@hummingbird/client/page-server';
+import type { MeetingPage } from '@hummingbird/client/page-server';
 import { spawnApp, type AppName, type LogSink, type StackApp } from './apps.js';
 import { freePort, freePorts } from './free-port.js';
 import { luaString, type ProsodyPorts } from './prosody-config.js';
@@ -374,6 +374,9 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
 
     let page: MeetingPage | undefined;
     if (options.page ?? true) {
+      // Loaded only when asked for: Prosody-only users of this package (and their child processes run without
+      // the hummingbird-source condition) do not need the client package built.
+      const { startMeetingPage } = await import('@hummingbird/client/page-server');
       const facts = {
         websocketUrl: `ws://127.0.0.1:${String(ports.http)}/xmpp-websocket`,
         domain: hosts.domain,
