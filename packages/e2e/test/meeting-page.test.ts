@@ -123,5 +123,6 @@ describe('the meeting page', () => {
       expect(s.tiles.map((t) => t.name).sort()).toEqual([u.label === 'Lee' ? 'Lee (you)' : 'Lee', u.label === 'Max' ? 'Max (you)' : 'Max'].sort());
       await expectFramesAdvancing(u);
     }
+    await lee.page.screenshot({ path: `${ARTIFACTS}meeting-legacy-2-participants.png`, fullPage: true });
   }, 120_000);
 });
