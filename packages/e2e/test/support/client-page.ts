@@ -1,0 +1,153 @@
+// Driving the Hummingbird test client (@hummingbird/client, packages/client) in headless Chromium: one page server that serves
+// the esbuild bundle, one browser context + page per participant, typed wrappers around page.evaluate.
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+import { bundleClient, type ClientState, type HummingbirdGlobal, type JoinOptions, type RemoteSourceState } from '@hummingbird/client';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './page.js';
+import { waitFor } from './wait.js';
+
+export type { ClientState, JoinOptions, RemoteSourceState };
+
+interface PageWindow {
+  Hummingbird: HummingbirdGlobal;
+}
+
+/** Serves `/` (an empty page that loads the client) and `/hummingbird-client.js` over http://127.0.0.1 (secure context). */
+export async function startClientServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  const script = await bundleClient();
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/hummingbird-client.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(script);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end('<!doctype html><meta charset="utf-8"><title>hummingbird test client</title><script src="/hummingbird-client.js"></script>');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] });
+}
+
+/** One participant: its own browser context (profile) and page. */
+export class Participant {
+  readonly pageErrors: string[] = [];
+  endpointId = '';
+
+  private constructor(
+    readonly label: string,
+    readonly context: BrowserContext,
+    readonly page: Page,
+  ) {
+    page.on('pageerror', (e) => this.pageErrors.push(e.message));
+  }
+
+  static async open(browser: Browser, url: string, label: string): Promise<Participant> {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => 'Hummingbird' in window, undefined, { timeout: 20_000 });
+    return new Participant(label, context, page);
+  }
+
+  async join(options: JoinOptions): Promise<void> {
+    await this.page.evaluate((o) => (window as unknown as PageWindow).Hummingbird.join(o), options);
+    this.endpointId = (await this.state()).endpointId ?? '';
+  }
+
+  async state(): Promise<ClientState> {
+    const s = await this.page.evaluate(() => (window as unknown as PageWindow).Hummingbird.state());
+    if (!s) throw new Error(`${this.label}: not joined`);
+    return s;
+  }
+
+  async startScreenShare(): Promise<void> {
+    await this.page.evaluate(() => (window as unknown as PageWindow).Hummingbird.startScreenShare(false));
+  }
+
+  async setReceiverMaxHeight(maxHeight: number): Promise<void> {
+    await this.page.evaluate((h) => (window as unknown as PageWindow).Hummingbird.setReceiverMaxHeight(h), maxHeight);
+  }
+
+  async lockRoom(password: string): Promise<void> {
+    await this.page.evaluate((pw) => (window as unknown as PageWindow).Hummingbird.lockRoom(pw), password);
+  }
+
+  async leave(): Promise<void> {
+    await this.page.evaluate(() => (window as unknown as PageWindow).Hummingbird.leave());
+  }
+
+  async close(): Promise<void> {
+    await this.context.close().catch(() => undefined);
+  }
+}
+
+/** The live (not removed) remote sources of `owner`. */
+export function sourcesOf(state: ClientState, owner: string): RemoteSourceState[] {
+  return state.remoteSources.filter((s) => s.owner === owner && !s.removed);
+}
+
+/** True when `state` decodes video and receives audio from every endpoint in `owners` (camera + mic). */
+export function receivesFrom(state: ClientState, owners: readonly string[]): boolean {
+  return owners.every((o) => {
+    const live = sourcesOf(state, o);
+    return (
+      live.some((s) => s.kind === 'video' && s.name === `${o}-v0` && s.framesDecoded > 0) &&
+      live.some((s) => s.kind === 'audio' && s.name === `${o}-a0` && s.packetsReceived > 0)
+    );
+  });
+}
+
+export function describeState(s: ClientState): string {
+  return JSON.stringify({
+    ep: s.endpointId,
+    joined: s.joined,
+    session: s.session,
+    sessions: s.sessions,
+    ws: s.bridgeChannelOpen,
+    remote: s.remoteSources.map((r) => `${r.owner}/${r.name ?? '?'}/${r.kind}/${r.ssrc}${r.removed ? '(removed)' : ''} p=${r.packetsReceived} f=${r.framesDecoded} h=${r.frameHeight ?? '-'}`),
+    out: s.local.outbound.map((o) => `${o.kind}/${o.ssrc} p=${o.packetsSent} h=${o.frameHeight ?? '-'}`),
+    participants: s.participants.map((p) => `${p.id}${p.left ? '(left)' : ''}`),
+    jingle: s.jingle.slice(-8).map((j) => `${j.direction} ${j.action} ${j.detail ?? ''}`),
+    errors: s.errors,
+  });
+}
+
+/** Waits until every participant receives from every other one (bounded), and returns their states. */
+export async function waitAllReceive(parts: readonly Participant[], timeoutMs: number): Promise<ClientState[]> {
+  return waitFor(
+    `each of ${parts.map((p) => p.label).join(', ')} receives the others' audio and video`,
+    () => Promise.all(parts.map((p) => p.state())),
+    (states) => states.every((s, i) => receivesFrom(s, parts.filter((_, j) => j !== i).map((p) => p.endpointId))),
+    { timeoutMs, intervalMs: 500, describe: (states) => states.map(describeState).join('\n') },
+  );
+}
+
+export function p50(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** join() call → first decoded remote video frame, per participant (ms). */
+export function joinToFirstFrame(states: readonly ClientState[]): number[] {
+  return states.map((s) => (s.timings.firstRemoteFrameAt ?? NaN) - (s.timings.joinStartedAt ?? NaN));
+}
