@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 
 /**
@@ -43,4 +44,24 @@ function listen(server: Server, host: string): Promise<number> {
       resolve(address.port);
     });
   });
+}
+
+function udpFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => {
+      socket.close();
+      resolve(false);
+    });
+    socket.bind({ port, address: host, exclusive: true }, () => socket.close(() => resolve(true)));
+  });
+}
+
+/** A port free for both TCP and UDP on `host` (a STUN/TURN listener takes both); tries up to 50 TCP-free ports. */
+export async function freeUdpTcpPort(host = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = await freePort(host);
+    if (await udpFree(port, host)) return port;
+  }
+  throw new Error(`no port free for both TCP and UDP on ${host} after 50 tries`);
 }

@@ -4,7 +4,7 @@ export { startProsody, PROSODY_INSTALL_COMMAND } from './prosody.js';
 export type { ProsodyHandle, ProsodyStopResult, ProsodyctlResult, ProsodyUser, StartProsodyOptions } from './prosody.js';
 export { renderProsodyConfig, jitsiHosts, defaultMucAdmins, luaString } from './prosody-config.js';
 export type { ProsodyConfig, ProsodyHosts, ProsodyLogLevel, ProsodyPorts, TurnServiceConfig } from './prosody-config.js';
-export { freePort, freePorts } from './free-port.js';
+export { freePort, freePorts, freeUdpTcpPort } from './free-port.js';
 export { ProsodyStartError, ProsodyctlError, StackAppError } from './errors.js';
 export type { ProsodyStartErrorCode } from './errors.js';
 export { startStack } from './stack.js';

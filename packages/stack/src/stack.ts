@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { MeetingPage } from '@hummingbird/client/page-server';
 import { spawnApp, type AppName, type LogSink, type StackApp } from './apps.js';
-import { freePort, freePorts } from './free-port.js';
+import { StackAppError } from './errors.js';
+import { freePort, freePorts, freeUdpTcpPort } from './free-port.js';
 import { luaString, type ProsodyPorts } from './prosody-config.js';
 import { startProsody, type ProsodyHandle, type StartProsodyOptions } from './prosody.js';
 
@@ -196,8 +197,64 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
 
   try {
     const ports = await pickPorts(options.standardPorts ?? true);
-    const [turnPort, turnTlsPort, tokenHttp, tokenOps, turnOps, focusOps] = await freePorts(6);
+    const [tokenHttp, tokenOps, turnOps, focusOps] = await freePorts(4);
     const turnSecret = randomBytes(24).toString('base64url');
+    const envOf = (app: AppName): Record<string, string> => ({ ...options.env?.[app] });
+
+    // apps/turn first: its port is chosen here (free for UDP and TCP alike) and then written into Prosody's XEP-0215
+    // list and apps/token's config. Another process may still take the UDP port between the check and the bind
+    // (the kernel hands out ephemeral ports to browsers and workers all the time); that start is retried on a new port.
+    let turn: StackTurn | undefined;
+    let turnPort = 3478;
+    let turnTlsPort = 5349;
+    if (options.turn ?? true) {
+      const tls = await selfSigned(dir, domain);
+      for (let attempt = 1; ; attempt++) {
+        turnPort = await freeUdpTcpPort();
+        turnTlsPort = await freePort();
+        try {
+          const turnApp = await spawnApp({
+            app: 'turn',
+            name: 'turn',
+            opsUrl: `http://127.0.0.1:${String(turnOps)}`,
+            log,
+            ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
+            env: envOf('turn'),
+            configFile: await configFile(dir, 'turn', {
+              ops: { host: '127.0.0.1', port: turnOps },
+              realm: domain,
+              listen: { host: '127.0.0.1', udpPort: turnPort, tcpPort: turnPort, tlsPort: turnTlsPort },
+              ...(tls ? { tls } : {}),
+              relay: { host: '127.0.0.1' },
+              // The whole stack is on loopback: the bridge's candidates are 127.0.0.1, which the relay refuses by
+              // default (docs/turn.md, peer policy). A real deployment allows the bridge's private address instead.
+              peers: { allow: ['127.0.0.1/32', '::1/128'] },
+              workers: 1,
+              auth: { sharedSecret: turnSecret },
+            }, options.apps?.turn),
+          });
+          started.push(turnApp);
+          const udp = turnPort;
+          turn = {
+            ...turnApp,
+            uris: [
+              `turn:127.0.0.1:${String(udp)}?transport=udp`,
+              `turn:127.0.0.1:${String(udp)}?transport=tcp`,
+              ...(tls ? [`turns:127.0.0.1:${String(turnTlsPort)}?transport=tcp`] : []),
+            ],
+            credentials(user, ttlSeconds = 3_600) {
+              const username = `${String(Math.floor(Date.now() / 1000) + ttlSeconds)}:${user}`;
+              return { username, credential: createHmac('sha1', turnSecret).update(username).digest('base64') };
+            },
+          };
+          break;
+        } catch (error) {
+          const lostRace = error instanceof StackAppError && error.logTail.some((line) => line.includes('EADDRINUSE'));
+          if (!lostRace || attempt >= 3) throw error;
+          log('turn', `port ${String(turnPort)} was taken before the relay bound it; retrying on another port`);
+        }
+      }
+    }
     const bridgePassword = randomBytes(18).toString('base64url');
     const apiKeys = { prosody: `prosody-${randomBytes(16).toString('hex')}`, backend: `backend-${randomBytes(16).toString('hex')}` };
     const tokenApiUrl = `http://127.0.0.1:${String(tokenHttp)}`;
@@ -231,7 +288,6 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     });
     started.push(prosody);
     const hosts: StackHosts = { ...prosody.hosts, ...(auth === 'token' ? { guest: guestHost } : {}) };
-    const envOf = (app: AppName): Record<string, string> => ({ ...options.env?.[app] });
 
     // apps/token: always when auth is 'token' (Prosody asks it), and for minting / TURN credentials over HTTP.
     const appSecretFile = await secretFile(dir, 'jwt.secret', randomBytes(32).toString('base64url'));
@@ -269,44 +325,6 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
         return (JSON.parse(text) as { token: string }).token;
       },
     };
-
-    let turn: StackTurn | undefined;
-    if (options.turn ?? true) {
-      const tls = await selfSigned(dir, domain);
-      const turnApp = await spawnApp({
-        app: 'turn',
-        name: 'turn',
-        opsUrl: `http://127.0.0.1:${String(turnOps)}`,
-        log,
-        ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
-        env: envOf('turn'),
-        configFile: await configFile(dir, 'turn', {
-          ops: { host: '127.0.0.1', port: turnOps },
-          realm: domain,
-          listen: { host: '127.0.0.1', udpPort: turnPort, tcpPort: turnPort, tlsPort: turnTlsPort },
-          ...(tls ? { tls } : {}),
-          relay: { host: '127.0.0.1' },
-          // The whole stack is on loopback: the bridge's candidates are 127.0.0.1, which the relay refuses by
-          // default (docs/turn.md, peer policy). A real deployment allows the bridge's private address instead.
-          peers: { allow: ['127.0.0.1/32', '::1/128'] },
-          workers: 1,
-          auth: { sharedSecret: turnSecret },
-        }, options.apps?.turn),
-      });
-      started.push(turnApp);
-      turn = {
-        ...turnApp,
-        uris: [
-          `turn:127.0.0.1:${String(turnPort)}?transport=udp`,
-          `turn:127.0.0.1:${String(turnPort)}?transport=tcp`,
-          ...(tls ? [`turns:127.0.0.1:${String(turnTlsPort)}?transport=tcp`] : []),
-        ],
-        credentials(user, ttlSeconds = 3_600) {
-          const username = `${String(Math.floor(Date.now() / 1000) + ttlSeconds)}:${user}`;
-          return { username, credential: createHmac('sha1', turnSecret).update(username).digest('base64') };
-        },
-      };
-    }
 
     const bridgePasswordFile = await secretFile(dir, 'jvb.password', bridgePassword);
     const bridges: StackBridge[] = [];
