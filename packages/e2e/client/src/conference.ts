@@ -142,9 +142,12 @@ interface Session {
 
 const hex8 = (): string => Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, '0')).join('');
 
-/** XEP-0115 verification string hash (sha-1, base64) over the client's identity and features. */
+/**
+ * XEP-0115 verification string hash (sha-1, base64) over what the disco#info answer holds: like the real client's
+ * answer (§1.5 capture), features only, no identity.
+ */
 export async function capsVer(features: readonly string[]): Promise<string> {
-  const s = `client/web//Hummingbird test client<${[...features].sort().join('<')}<`;
+  const s = `${[...features].sort().join('<')}<`;
   const digest = await crypto.subtle.digest('SHA-1', new TextEncoder().encode(s));
   return btoa(String.fromCharCode(...new Uint8Array(digest)));
 }
@@ -322,9 +325,7 @@ export class ConferenceClient {
     const payload = iq.elements()[0];
     if (type === 'get' && payload?.local === 'query' && payload.ns === NS.discoInfo) {
       // §1.5: the whole feature list, for any node.
-      xmpp.result(iq, el('query', { xmlns: NS.discoInfo, node: payload.attrs['node'] },
-        el('identity', { category: 'client', type: 'web', name: 'Hummingbird test client' }),
-        ...this.#features.map((f) => el('feature', { var: f }))));
+      xmpp.result(iq, el('query', { xmlns: NS.discoInfo, node: payload.attrs['node'] }, ...this.#features.map((f) => el('feature', { var: f }))));
       return;
     }
     if (type === 'get' && payload?.local === 'ping' && payload.ns === NS.ping) {
