@@ -193,6 +193,19 @@ export class ConferenceClient {
 
   /** Connect, ask the focus for the conference, join the MUC. Resolves once the self-presence arrived. */
   async join(): Promise<void> {
+    try {
+      await this.#join();
+    } catch (e) {
+      // A refused join leaves nothing running: no pings, no socket, no camera.
+      this.#state.errors.push(`${new Date().toISOString()} join failed: ${(e as Error).message}`);
+      clearInterval(this.#pingTimer);
+      this.#xmpp?.close();
+      for (const t of this.#stream?.getTracks() ?? []) t.stop();
+      throw e;
+    }
+  }
+
+  async #join(): Promise<void> {
     const o = this.options;
     this.#state.timings.joinStartedAt = Date.now();
     const v = o.video ?? { width: 320, height: 240, frameRate: 15 };
