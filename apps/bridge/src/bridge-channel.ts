@@ -211,8 +211,11 @@ export class BridgeChannelServer {
     const lastN = m['lastN'];
     const def = m['defaultConstraints'];
     const per = m['constraints'];
-    const onStage = m['onStageSources'];
-    const selected = m['selectedSources'];
+    // Clients of ~2021 (jitsi-client-protocol.md §10 item 5) name endpoints instead of sources: onStageEndpoints /
+    // selectedEndpoints, and `constraints` keyed by endpoint id. Endpoint ids never look like source names
+    // (`<ep>-v0`), so both kinds of key share the lists; Endpoint.allocation() matches either.
+    const onStage = m['onStageSources'] ?? m['onStageEndpoints'];
+    const selected = m['selectedSources'] ?? m['selectedEndpoints'];
     const height = (v: unknown): number | undefined => {
       if (!isObject(v)) return undefined;
       const h = v['maxHeight'];

@@ -196,6 +196,7 @@ export class Conference {
     });
     consumer.on('producerclose', () => receiver.consumers.delete(producer.id));
     consumer.on('transportclose', () => receiver.consumers.delete(producer.id));
+    if (consumer.type === 'simulcast') consumer.on('score', () => receiver.onProducerLayers(consumer));
     return true;
   }
 

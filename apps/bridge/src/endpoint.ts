@@ -36,6 +36,19 @@ export function layerFor(maxHeight: number, layers: number, topHeight: number): 
 }
 
 /**
+ * The spatial layer to prefer: `wanted` (from the receiver's maxHeight), unless none of the sender's layers at or
+ * below it is active; then the lowest active layer above it. mediasoup with transport-cc never forwards a layer
+ * above the preferred one, so without this a sender whose low layers are off reaches no receiver that asks for
+ * thumbnails. ljm of ~2021 shares its screen that way (jitsi-client-protocol.md §10): only simulcast encoding 1
+ * active, at full size, encodings 0 and 2 off. `producerScores` is mediasoup's per-encoding score list (0 = inactive).
+ */
+export function activeLayerFor(wanted: number, producerScores: readonly number[]): number {
+  if (producerScores.slice(0, wanted + 1).some((score) => score > 0)) return wanted;
+  const above = producerScores.findIndex((score, layer) => layer > wanted && score > 0);
+  return above < 0 ? wanted : above;
+}
+
+/**
  * How consumers reach their m-line in the browser. The focus must offer without sdes:mid (packages/xmpp
  * README, "MidMode"): mediasoup 3.19.3 stamps MIDs whenever the BUNDLE negotiated the extension, and Chrome
  * drops packets whose MID names another m-line. The bridge therefore never gives sdes:mid to consume().
@@ -85,6 +98,8 @@ export class Endpoint {
   /** Height of the top simulcast layer the bridge assumes (see layerFor). */
   topLayerHeight = 720;
   #forwarded = '';
+  /** Per simulcast consumer: which producer layers were active at the last allocation ('101'…). */
+  readonly #activeLayers = new WeakMap<types.Consumer, string>();
   #allocating: Promise<void> = Promise.resolve();
   #dtlsConnectCalled = false;
   #closed = false;
@@ -243,13 +258,29 @@ export class Endpoint {
     this.#forwarded = '';
   }
 
+  /**
+   * A simulcast consumer's producer layers went on or off (its 'score' event): re-apply the allocation when the set
+   * of active layers changed, since the preferred layer may have to move (activeLayerFor).
+   */
+  onProducerLayers(consumer: types.Consumer): void {
+    const key = consumer.score.producerScores.map((score) => (score > 0 ? '1' : '0')).join('');
+    if (this.#activeLayers.get(consumer) === key) return;
+    this.#activeLayers.set(consumer, key);
+    this.updateConsumers().catch(() => undefined);
+  }
+
   allocation(): Map<EndpointConsumer, number> {
     const videos = [...this.consumers.values()].filter((c) => c.kind === 'video' && !c.consumer.closed);
     const speakers = this.speakerOrder();
     const rank = (c: EndpointConsumer): number => {
-      const onStage = this.constraints.onStage.indexOf(c.sourceName);
+      // A source name, or (older clients, §10 item 5) the sender's endpoint id.
+      const find = (list: readonly string[]): number => {
+        const i = list.indexOf(c.sourceName);
+        return i >= 0 ? i : list.indexOf(c.senderId);
+      };
+      const onStage = find(this.constraints.onStage);
       if (onStage >= 0) return onStage;
-      const selected = this.constraints.selected.indexOf(c.sourceName);
+      const selected = find(this.constraints.selected);
       if (selected >= 0) return 1_000 + selected;
       const speaker = speakers.indexOf(c.senderId);
       if (speaker >= 0) return 2_000 + speaker;
@@ -262,7 +293,7 @@ export class Endpoint {
         out.set(c, 0);
         return;
       }
-      const own = this.constraints.perSource.get(c.sourceName);
+      const own = this.constraints.perSource.get(c.sourceName) ?? this.constraints.perSource.get(c.senderId);
       out.set(c, own ?? (this.constraints.received ? this.constraints.defaultMaxHeight : -1));
     });
     return out;
@@ -292,7 +323,8 @@ export class Endpoint {
       }
       if (c.consumer.type === 'simulcast') {
         const layers = Number(/^L(\d+)/.exec(c.consumer.rtpParameters.encodings?.[0]?.scalabilityMode ?? '')?.[1] ?? '1');
-        const spatialLayer = maxHeight < 0 ? layers - 1 : layerFor(maxHeight, layers, this.topLayerHeight);
+        const wanted = maxHeight < 0 ? layers - 1 : layerFor(maxHeight, layers, this.topLayerHeight);
+        const spatialLayer = activeLayerFor(wanted, c.consumer.score.producerScores);
         if (c.consumer.preferredLayers?.spatialLayer !== spatialLayer) await c.consumer.setPreferredLayers({ spatialLayer });
       }
       if (c.consumer.paused) await c.consumer.resume();

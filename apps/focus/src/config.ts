@@ -94,10 +94,10 @@ export const focusConfigSchema = z.object({
         .number()
         .int()
         .min(0)
-        .default(0)
-        .describe('A bridge silent in the brewery (no stats) for this long is failed and its conferences move (a hung bridge keeps its connection). 0 = off; bridges publish every 5 s, so e.g. 15000.'),
+        .default(30_000)
+        .describe('A bridge silent in the brewery (no stats) for this long is failed and its conferences move: a hung bridge (SIGSTOP, a\nstuck event loop) keeps its connection and would otherwise hold its conferences forever. Bridges publish every 5 s\n(apps/bridge bridge.statsIntervalMs); keep this several intervals long. 0 = off.'),
     })
-    .default({ colibriTimeoutMs: 15_000, stressThreshold: 0.8, averageParticipantStress: 0.01, rampupMs: 20_000, failureResetMs: 60_000, presenceTimeoutMs: 0 })
+    .default({ colibriTimeoutMs: 15_000, stressThreshold: 0.8, averageParticipantStress: 0.01, rampupMs: 20_000, failureResetMs: 60_000, presenceTimeoutMs: 30_000 })
     .describe('Bridge selection and COLIBRI2 (spec/jicofo-jvb.md §2.5, §3).'),
 });
 

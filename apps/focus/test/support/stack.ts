@@ -86,6 +86,9 @@ export async function startFocusStack(focusEnv: Record<string, string> = {}): Pr
           HB_FOCUS_XMPP__COMPONENT__SECRET: prosody.config.componentSecret,
           HB_FOCUS_XMPP__COMPONENT__PORT: String(prosody.ports.component),
           HB_FOCUS_OPS__PORT: '0',
+          // The fake bridges publish their stats once, unless a test starts their reporting: no presence liveness
+          // unless a test asks for it (the real bridge in focus.bridge.test.ts publishes every 5 s).
+          HB_FOCUS_BRIDGE__PRESENCE_TIMEOUT_MS: '0',
           ...(options.tokenHost === false ? {} : { HB_FOCUS_AUTH__TOKEN_HOST: DOMAIN }),
           ...focusEnv,
           ...env,
