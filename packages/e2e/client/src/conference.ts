@@ -109,6 +109,8 @@ export interface ClientState {
     sources: { name: string; videoType: string | undefined; ssrcs: number[] }[];
     outbound: { ssrc: number; kind: string; packetsSent: number; frameHeight: number | undefined }[];
     screenShare: 'display' | 'canvas' | undefined;
+    /** Why the canvas track stood in for getDisplayMedia, if it did. */
+    screenShareFallback?: string;
   };
   timings: {
     joinStartedAt: number | undefined;
@@ -749,11 +751,12 @@ export class ConferenceClient {
   // Screen share (a second local video source, §4.3) and leave.
 
   /**
-   * Starts a screen share: `getDisplayMedia` when it works, else (headless Chromium has no screen to capture
-   * without a picker) a `canvas.captureStream()` track. Adds a recvonly m-line to the remote description for
-   * it, as ljm does, renegotiates, and signals `source-add` with `<ep>-v1` videoType desktop.
+   * Starts a screen share: `getDisplayMedia` (at most 640×360 at 5 fps; headless Chromium with the fake-UI flag
+   * captures a fake screen), else — or when `preferDisplay` is false — a `canvas.captureStream()` track. Adds a
+   * recvonly m-line to the remote description for it, as ljm does, renegotiates, and signals `source-add` with
+   * `<ep>-v1` videoType desktop.
    */
-  async startScreenShare(preferDisplay = false): Promise<void> {
+  async startScreenShare(preferDisplay = true): Promise<void> {
     const s = this.#session;
     if (!s?.accepted) throw new Error('no accepted session to share the screen on');
     if (this.#desktop) throw new Error('already sharing');
@@ -761,13 +764,13 @@ export class ConferenceClient {
     if (preferDisplay && typeof navigator.mediaDevices.getDisplayMedia === 'function') {
       try {
         const display = await Promise.race([
-          navigator.mediaDevices.getDisplayMedia({ video: true }),
+          navigator.mediaDevices.getDisplayMedia({ video: { width: { max: 640 }, height: { max: 360 }, frameRate: { max: 5 } } }),
           new Promise<never>((_, reject) => setTimeout(() => reject(new Error('getDisplayMedia timed out')), 3_000)),
         ]);
         track = display.getVideoTracks()[0];
         this.#state.local.screenShare = 'display';
       } catch (e) {
-        this.#error(`getDisplayMedia unavailable, using a canvas track: ${(e as Error).message}`);
+        this.#state.local.screenShareFallback = `getDisplayMedia failed (${(e as Error).message}), a canvas track is used`;
       }
     }
     if (!track) {
@@ -918,6 +921,12 @@ export class ConferenceClient {
           frameHeight: typeof st?.['frameHeight'] === 'number' ? st['frameHeight'] : undefined,
         });
       }
+    }
+    if (s && remoteSources.some((r) => r.kind === 'video' && r.framesDecoded > 0)) {
+      // The 100 ms sampler may not have run since the first frame: this observation counts too.
+      const now = Date.now();
+      this.#state.timings.firstRemoteFrameAt ??= now;
+      this.#state.timings.sessionFirstFrameAt ??= now;
     }
     this.#state.participants = [...this.#participants.values()].map((p) => ({ ...p }));
     this.#state.remoteSources = remoteSources;
