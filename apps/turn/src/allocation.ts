@@ -18,6 +18,8 @@ export interface ClientLink {
   readonly udpSource?: { readonly address: string; readonly port: number };
   /** Sends the buffers back-to-back as one datagram or one write. */
   send(parts: readonly Buffer[]): void;
+  /** Sends one complete datagram or frame (the data path: no buffer list). */
+  sendOne(frame: Buffer): void;
 }
 
 export interface ChannelBinding {

@@ -6,7 +6,7 @@ import type { TransportAddress } from '../src/address.js';
 /** The channel indexes the data path reads per packet (TurnAllocation.channelFor), unit-tested. */
 function allocation(): TurnAllocation {
   return new TurnAllocation({
-    link: { transport: 'udp', key: 'udp|127.0.0.1|1', client: { family: 4, address: '127.0.0.1', port: 1 }, stream: false, send: () => undefined },
+    link: { transport: 'udp', key: 'udp|127.0.0.1|1', client: { family: 4, address: '127.0.0.1', port: 1 }, stream: false, send: () => undefined, sendOne: () => undefined },
     username: 'u',
     integrityKey: Buffer.alloc(16),
     relay: createSocket('udp4'),

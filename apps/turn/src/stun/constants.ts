@@ -140,9 +140,11 @@ export const FAMILY_IPV6 = 0x02;
 export const TRANSPORT_UDP = 17;
 
 /**
- * RFC 8656 §12 narrows channel numbers to 0x4000..0x4FFF, but RFC 5766 allowed up to 0x7FFE and
- * RFC 5766 clients (coturn's turnutils_uclient among them) still pick from that range. Every
- * number in it frames unambiguously (first two bits 01), so we accept the older range.
+ * RFC 8656 §12 narrows channel numbers to 0x4000..0x4FFF, but RFC 5766 §11 allowed 0x4000..0x7FFF
+ * and RFC 5766 clients still pick from that range: coturn 4.6's turnutils_uclient draws uniformly
+ * from 0x4000..0x7FFF *inclusive* and coturn 4.6 accepts 0x7FFF. Refusing 0x7FFF (RFC 5766 §11.1
+ * says 0x7FFE) failed one uclient client in ≈ 8,192 with "channel bind: error 400". Every number
+ * in the range frames unambiguously (first two bits 01), so we accept all of it.
  */
 export const CHANNEL_MIN = 0x4000;
-export const CHANNEL_MAX = 0x7ffe;
+export const CHANNEL_MAX = 0x7fff;

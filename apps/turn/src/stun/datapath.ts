@@ -77,25 +77,19 @@ export function parseSendIndication(buf: Buffer): SendIndication | SendParseFail
   return 'missing-peer';
 }
 
-/** RFC 8656 §12.4: channel number (0x4000..0x4FFF), length, payload; padding only on streams. */
-export function channelDataHeader(channel: number, length: number): Buffer {
-  const out = Buffer.allocUnsafe(4);
-  out.writeUInt16BE(channel, 0);
-  out.writeUInt16BE(length, 2);
-  return out;
+/** Length of a Data indication header up to and including the DATA attribute header. */
+export function dataIndicationHeaderLength(family: 4 | 6): number {
+  return HEADER_LENGTH + 4 + (family === 4 ? 8 : 20) + 4;
 }
 
-export const PADDING: readonly Buffer[] = [Buffer.alloc(0), Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(3)];
-
 /**
- * Header of a Data indication up to and including the DATA attribute header; the payload
- * follows as its own buffer, then padding. No FINGERPRINT: RFC 8656 does not require it here
+ * Writes the header of a Data indication up to and including the DATA attribute header at the
+ * start of `out` (which must hold dataIndicationHeaderLength(family) bytes) and returns its
+ * length; the payload follows, then padding. No FINGERPRINT: RFC 8656 does not require it here
  * and it would cost a CRC over every relayed payload.
  */
-export function dataIndicationHeader(family: 4 | 6, addressBytes: Uint8Array, port: number, payloadLength: number, transactionId: Buffer): Buffer {
+export function writeDataIndicationHeader(out: Buffer, family: 4 | 6, addressBytes: Uint8Array, port: number, payloadLength: number, transactionId: Buffer): number {
   const peerLength = family === 4 ? 8 : 20;
-  const headerLength = HEADER_LENGTH + 4 + peerLength + 4;
-  const out = Buffer.allocUnsafe(headerLength);
   out.writeUInt16BE(DATA_INDICATION, 0);
   out.writeUInt16BE(4 + peerLength + 4 + ((payloadLength + 3) & ~3), 2);
   out.writeUInt32BE(MAGIC_COOKIE, 4);
@@ -113,5 +107,12 @@ export function dataIndicationHeader(family: 4 | 6, addressBytes: Uint8Array, po
   const dataAt = 24 + peerLength;
   out.writeUInt16BE(Attr.Data, dataAt);
   out.writeUInt16BE(payloadLength, dataAt + 2);
+  return dataAt + 4;
+}
+
+/** The same header as its own buffer. */
+export function dataIndicationHeader(family: 4 | 6, addressBytes: Uint8Array, port: number, payloadLength: number, transactionId: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(dataIndicationHeaderLength(family));
+  writeDataIndicationHeader(out, family, addressBytes, port, payloadLength, transactionId);
   return out;
 }
