@@ -14,7 +14,7 @@ import {
   Participant, describeState, joinToFirstFrame, launchBrowser, p50, receivesFrom, sourcesOf, startClientServer, waitAllReceive,
   type ClientState, type JoinOptions,
 } from './support/client-page.js';
-import { parseXml, type El } from '../client/src/xml.js';
+import { parseXml, type El } from '@hummingbird/client';
 import { shape, tracedOut } from './support/trace-shape.js';
 import { waitFor } from './support/wait.js';
 

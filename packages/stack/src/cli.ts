@@ -4,6 +4,7 @@
 //   --quiet            do not stream Prosody's and the apps' logs
 //   --auth token       JWT login on the client host, anonymous guests on guest.<domain> (docs/jwt.md)
 //   --bridges <n>      how many bridges (default 1)
+//   --no-page          do not serve the meeting page
 //   --config <file>    the launcher's options from a YAML file (src/stack-file.ts); flags given too win
 import { parseArgs } from 'node:util';
 import { ProsodyStartError, StackAppError } from './errors.js';
@@ -19,6 +20,7 @@ async function main(): Promise<number> {
       auth: { type: 'string' },
       bridges: { type: 'string' },
       config: { type: 'string' },
+      'no-page': { type: 'boolean', default: false },
     },
   });
   const file = values.config ? await readStackFile(values.config) : {};
@@ -28,6 +30,7 @@ async function main(): Promise<number> {
       ...(values.auth ? { auth: values.auth } : {}),
       ...(values.bridges ? { bridges: Number(values.bridges) } : {}),
       ...(values['random-ports'] ? { standardPorts: false } : {}),
+      ...(values['no-page'] ? { page: false } : {}),
     },
     'command line',
   );

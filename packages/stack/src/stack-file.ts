@@ -6,6 +6,7 @@
 //   bridges: 1
 //   turn: true
 //   standardPorts: true
+//   page: true             # the meeting page (http://127.0.0.1:8000/)
 //   apps:                  # merged over the generated app configs (keys of apps/<app>/config.sample.yaml)
 //     bridge: { media: { announcedAddress: 203.0.113.7 } }
 //     turn: { relay: { externalIp: 203.0.113.7 } }
@@ -19,10 +20,10 @@ export class StackFileError extends Error {
   readonly code = 'HB_ERR_STACK_CONFIG' as const;
 }
 
-const KEYS = new Set(['domain', 'auth', 'bridges', 'turn', 'focus', 'standardPorts', 'apps']);
+const KEYS = new Set(['domain', 'auth', 'bridges', 'turn', 'focus', 'standardPorts', 'page', 'apps']);
 const APPS = new Set<AppName>(['token', 'turn', 'bridge', 'focus']);
 
-export type StackFileOptions = Pick<StartStackOptions, 'domain' | 'auth' | 'bridges' | 'turn' | 'focus' | 'standardPorts' | 'apps'>;
+export type StackFileOptions = Pick<StartStackOptions, 'domain' | 'auth' | 'bridges' | 'turn' | 'focus' | 'standardPorts' | 'page' | 'apps'>;
 
 /** Checks a parsed stack file; throws StackFileError listing every problem. */
 export function stackOptionsFrom(value: unknown, source = 'stack file'): StackFileOptions {
@@ -32,7 +33,7 @@ export function stackOptionsFrom(value: unknown, source = 'stack file'): StackFi
   const problems: string[] = [];
   const out: StackFileOptions = {};
   for (const key of Object.keys(input)) if (!KEYS.has(key)) problems.push(`${key}: unknown key (known: ${[...KEYS].join(', ')})`);
-  const { domain, auth, bridges, turn, focus, standardPorts, apps } = input;
+  const { domain, auth, bridges, turn, focus, standardPorts, page, apps } = input;
   if (domain !== undefined) {
     if (typeof domain === 'string' && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(domain)) out.domain = domain.toLowerCase();
     else problems.push('domain: must be a DNS name such as meet.example.org');
@@ -45,7 +46,7 @@ export function stackOptionsFrom(value: unknown, source = 'stack file'): StackFi
     if (typeof bridges === 'number' && Number.isInteger(bridges) && bridges >= 0 && bridges <= 16) out.bridges = bridges;
     else problems.push('bridges: must be an integer 0..16');
   }
-  for (const [key, flag] of [['turn', turn], ['focus', focus], ['standardPorts', standardPorts]] as const) {
+  for (const [key, flag] of [['turn', turn], ['focus', focus], ['standardPorts', standardPorts], ['page', page]] as const) {
     if (flag === undefined) continue;
     if (typeof flag === 'boolean') out[key] = flag;
     else problems.push(`${key}: must be true or false`);

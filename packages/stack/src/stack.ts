@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { MeetingPage } from '@hummingbird/client/page-server';
 import { spawnApp, type AppName, type LogSink, type StackApp } from './apps.js';
 import { freePort, freePorts } from './free-port.js';
 import { luaString, type ProsodyPorts } from './prosody-config.js';
@@ -48,6 +49,11 @@ export interface StartStackOptions {
   prosody?: Omit<StartProsodyOptions, 'domain' | 'ports'>;
   /** How long each app may take to become healthy. Default 60 s. */
   readyTimeoutMs?: number;
+  /**
+   * Serve the meeting page (@hummingbird/client: join a room in a browser). Default true. On 127.0.0.1, port
+   * 8000 with `standardPorts` when it is free, else a free port.
+   */
+  page?: boolean;
 }
 
 export interface StackBridge extends StackApp {
@@ -93,6 +99,8 @@ export interface Stack {
   /** The running bridges, in start order (a killed one stays listed; see its `exited`). */
   readonly bridges: readonly StackBridge[];
   readonly focus?: StackApp;
+  /** `http://127.0.0.1:<port>/`: the meeting page, unless started with `page: false`. */
+  readonly pageUrl?: string;
   /** One more bridge in the brewery. */
   startBridge(): Promise<StackBridge>;
   /** Human-readable lines: what runs where. Secrets are not included. */
@@ -102,6 +110,7 @@ export interface Stack {
 }
 
 const STANDARD_PORTS: ProsodyPorts = { c2s: 5222, component: 5347, http: 5280 };
+const STANDARD_PAGE_PORT = 8000;
 const PLUGINS = fileURLToPath(new URL('../../../infra/prosody/plugins', import.meta.url));
 const run = promisify(execFile);
 
@@ -363,6 +372,30 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
       started.push(focus);
     }
 
+    let page: MeetingPage | undefined;
+    if (options.page ?? true) {
+      // Loaded only when asked for: Prosody-only users of this package (and their child processes run without
+      // the hummingbird-source condition) do not need the client package built.
+      const { startMeetingPage } = await import('@hummingbird/client/page-server');
+      const facts = {
+        websocketUrl: `ws://127.0.0.1:${String(ports.http)}/xmpp-websocket`,
+        domain: hosts.domain,
+        muc: hosts.conference,
+        focus: hosts.focus,
+        ...(hosts.guest ? { guest: hosts.guest } : {}),
+      };
+      const standard = (options.standardPorts ?? true) && (await isFree(STANDARD_PAGE_PORT));
+      try {
+        page = await startMeetingPage({ ...facts, port: standard ? STANDARD_PAGE_PORT : 0 });
+      } catch (error) {
+        // Taken between the check and the listen: any free port will do.
+        if (!standard || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+        page = await startMeetingPage({ ...facts, port: 0 });
+      }
+      const served = page;
+      started.push({ stop: () => served.close() });
+    }
+
     let stopping: Promise<void> | undefined;
     const stack: Stack = {
       domain,
@@ -376,6 +409,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
       ...(turn ? { turn } : {}),
       bridges,
       ...(focus ? { focus } : {}),
+      ...(page ? { pageUrl: page.url } : {}),
       startBridge,
       describe() {
         const p = prosody.ports;
@@ -394,6 +428,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
           ...(turn ? [`turn (pid ${String(turn.pid)})    ${turn.uris.join('  ')} (ops ${turn.opsUrl})`] : []),
           ...bridges.map((b) => `${b.id} (pid ${String(b.pid)}) colibri-ws ${b.colibriWsUrl} (ops ${b.opsUrl}, /colibri/stats)`),
           ...(focus ? [`focus (pid ${String(focus.pid)})   ops ${focus.opsUrl} (/about/health, /stats, /debug)`] : []),
+          ...(page ? [`meeting page       open ${page.url} in a browser (join a room; ?client=legacy for lib-jitsi-meet)`] : []),
           `run directory      ${dir} (generated configs; removed on stop)`,
         ];
       },

@@ -59,6 +59,10 @@ describe('npm start (the stack CLI)', () => {
       expect(await streamFeatures(c2s, 'meet.localhost')).toContain('ANONYMOUS');
       expect(alive(pid)).toBe(true);
       // The four apps run too, each in its own process, and Ctrl-C stops them as well.
+      // The meeting page: its URL is printed and it answers.
+      const pageUrl = /meeting page\s+open (http:\/\/127\.0\.0\.1:\d+\/) in a browser/.exec(out)?.[1];
+      expect(pageUrl, 'the page URL is printed').toBeDefined();
+      expect((await fetch(pageUrl ?? '', { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
       const apps = [...out.matchAll(/^(token|turn|bridge-1|focus) \(pid (\d+)\)/gm)].map((m) => Number(m[2]));
       expect(apps).toHaveLength(4);
       for (const appPid of apps) expect(alive(appPid)).toBe(true);

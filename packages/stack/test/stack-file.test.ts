@@ -18,7 +18,7 @@ describe('stack file', () => {
     const file = join(dir, 'ok.yaml');
     await writeFile(
       file,
-      ['domain: Meet.Example.org', 'auth: token', 'bridges: 2', 'turn: false', 'standardPorts: false', 'apps:', '  bridge: { media: { announcedAddress: 203.0.113.7 } }'].join('\n'),
+      ['domain: Meet.Example.org', 'auth: token', 'bridges: 2', 'turn: false', 'standardPorts: false', 'page: false', 'apps:', '  bridge: { media: { announcedAddress: 203.0.113.7 } }'].join('\n'),
     );
     expect(await readStackFile(file)).toEqual({
       domain: 'meet.example.org',
@@ -26,6 +26,7 @@ describe('stack file', () => {
       bridges: 2,
       turn: false,
       standardPorts: false,
+      page: false,
       apps: { bridge: { media: { announcedAddress: '203.0.113.7' } } },
     });
   });
@@ -33,7 +34,7 @@ describe('stack file', () => {
   it('names every bad key at once', () => {
     const error = (() => {
       try {
-        stackOptionsFrom({ domain: 'not a domain', auth: 'ldap', bridges: -1, turn: 'yes', apps: { jibri: {}, focus: [] }, extra: 1 });
+        stackOptionsFrom({ domain: 'not a domain', auth: 'ldap', bridges: -1, turn: 'yes', page: 'on', apps: { jibri: {}, focus: [] }, extra: 1 });
       } catch (e) {
         return e;
       }
@@ -41,7 +42,7 @@ describe('stack file', () => {
     })();
     expect(error).toBeInstanceOf(StackFileError);
     const message = (error as StackFileError).message;
-    for (const key of ['domain:', 'auth:', 'bridges:', 'turn:', 'apps.jibri:', 'apps.focus:', 'extra:']) expect(message).toContain(key);
+    for (const key of ['domain:', 'auth:', 'bridges:', 'turn:', 'page:', 'apps.jibri:', 'apps.focus:', 'extra:']) expect(message).toContain(key);
   });
 
   it('refuses a file that is not YAML or not a mapping, and a missing file', async () => {

@@ -63,6 +63,21 @@ describe('startStack with every app (auth: token, two bridges)', () => {
     expect(files).not.toMatch(/backend-[0-9a-f]{32}|prosody-[0-9a-f]{32}/);
   });
 
+  it('serves the meeting page on loopback with this stack\'s facts, and says where', async () => {
+    expect(stack.pageUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const url = stack.pageUrl ?? '';
+    expect(stack.describe().join('\n')).toContain(`open ${url} in a browser`);
+    expect((await fetch(url, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
+    const config = await json<Record<string, string>>(new URL('/config.json', url).href);
+    expect(config.body).toEqual({
+      websocketUrl: stack.urls.websocket,
+      domain: stack.hosts.domain,
+      muc: stack.hosts.conference,
+      focus: stack.hosts.focus,
+      guest: stack.hosts.guest,
+    });
+  });
+
   it('gives TURN credentials with the one shared secret that Prosody advertises over XEP-0215', () => {
     const { username, credential } = stack.turn?.credentials('ada') ?? { username: '', credential: '' };
     const secret = stack.prosody.config.turn.secret;
@@ -101,6 +116,7 @@ describe('startStack with every app (auth: token, two bridges)', () => {
     await stack.stop();
     await until('every process to exit', () => Promise.resolve(pids.every((pid) => !alive(pid)) ? true : undefined), 15_000);
     expect(existsSync(runDir)).toBe(false);
+    await expect(fetch(stack.pageUrl ?? '', { signal: AbortSignal.timeout(5_000) })).rejects.toThrow();
   }, 30_000);
 });
 

@@ -1,13 +1,11 @@
-// Driving the Hummingbird test client (packages/e2e/client) in headless Chromium: one page server that serves
+// Driving the Hummingbird test client (@hummingbird/client, packages/client) in headless Chromium: one page server that serves
 // the esbuild bundle, one browser context + page per participant, typed wrappers around page.evaluate.
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
-import { bundleClient } from '../../client/build.js';
-import type { HummingbirdGlobal } from '../../client/src/index.js';
-import type { ClientState, JoinOptions, RemoteSourceState } from '../../client/src/conference.js';
+import { bundleClient, type ClientState, type HummingbirdGlobal, type JoinOptions, type RemoteSourceState } from '@hummingbird/client';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './page.js';
 import { waitFor } from './wait.js';
 

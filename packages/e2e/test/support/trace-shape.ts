@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { parseXml, type El } from '../../client/src/xml.js';
+import { parseXml, type El } from '@hummingbird/client';
 
 const DATA = '../../../xmpp/test/data/lib-jitsi-meet/';
 

@@ -1,4 +1,4 @@
-// Unit tests of the Hummingbird test client's own logic (packages/e2e/client/src), on Node, against the real
+// Unit tests of the Hummingbird test client's own logic (packages/client/src), on Node, against the real
 // lib-jitsi-meet traces (fixtures copied in packages/xmpp/test/data/lib-jitsi-meet): the XML parser (with hostile
 // input), Jingle → SDP (ljm's unified-plan split), source-add / source-remove, simulcast munging and the
 // session-accept it sends, the XMPP framing with a scripted server.
@@ -6,14 +6,14 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-import { capsVer } from '../client/src/conference.js';
+import { capsVer } from '../src/conference.js';
 import {
   JingleError, addLocalMline, addRemoteSources, applySourcesMap, jingleSources, localJingleContents, mungeSimulcast, offerSdp, parseJsonSources,
   parseLocalSdp, parseOffer, removeRemoteSources, type SimulcastState,
-} from '../client/src/jingle.js';
-import { NS, clientFeatures } from '../client/src/ns.js';
-import { XmlError, el, parseXml, type El } from '../client/src/xml.js';
-import { XmppConnection, type WebSocketLike } from '../client/src/xmpp.js';
+} from '../src/jingle.js';
+import { NS, clientFeatures } from '../src/ns.js';
+import { XmlError, el, parseXml, type El } from '../src/xml.js';
+import { XmppConnection, type WebSocketLike } from '../src/xmpp.js';
 
 const DATA = '../../xmpp/test/data/lib-jitsi-meet/';
 

@@ -1,9 +1,11 @@
-// Bundles the Hummingbird test client for the browser: one IIFE, `window.Hummingbird`. Used by the tests
-// (in-memory, through bundleClient()) and by `pnpm --filter @hummingbird/e2e build:client` (writes dist/).
+// Bundles the Hummingbird client for the browser: one IIFE that sets `window.Hummingbird`. Used in memory by the
+// tests and the meeting page server (bundleClient()), and by `pnpm --filter @hummingbird/client build:client`
+// (writes dist/hummingbird-client.js).
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
-const entry = fileURLToPath(new URL('./src/index.ts', import.meta.url));
+// `../src/index.ts` from both src/ (source) and dist/ (built): the browser code is always bundled from source.
+const entry = fileURLToPath(new URL('../src/index.ts', import.meta.url));
 
 /** The bundled client as JavaScript source. */
 export async function bundleClient(options: { minify?: boolean } = {}): Promise<string> {
@@ -25,7 +27,7 @@ export async function bundleClient(options: { minify?: boolean } = {}): Promise<
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { mkdir, writeFile } = await import('node:fs/promises');
-  const dist = fileURLToPath(new URL('./dist/', import.meta.url));
+  const dist = fileURLToPath(new URL('../dist/', import.meta.url));
   await mkdir(dist, { recursive: true });
   await writeFile(`${dist}hummingbird-client.js`, await bundleClient({ minify: true }));
   console.log(`wrote ${dist}hummingbird-client.js`);

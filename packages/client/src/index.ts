@@ -1,5 +1,5 @@
 // The browser entry point: esbuild bundles this file into one IIFE that sets `window.Hummingbird`
-// (packages/e2e/client/build.ts). Tests drive it with page.evaluate.
+// (src/bundle.ts). Tests drive it with page.evaluate.
 
 import { ConferenceClient, capsVer, type ClientState, type JoinOptions } from './conference.js';
 import { clientFeatures } from './ns.js';

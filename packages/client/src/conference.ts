@@ -59,6 +59,15 @@ export interface RemoteSourceState {
   frameHeight: number | undefined;
 }
 
+/** A remote source and the track it arrives on (what a page puts in a tile). */
+export interface RemoteTrack {
+  owner: string;
+  name: string | undefined;
+  kind: 'audio' | 'video';
+  videoType: string | undefined;
+  track: MediaStreamTrack;
+}
+
 export interface ParticipantState {
   id: string;
   jid: string | undefined;
@@ -170,6 +179,7 @@ export class ConferenceClient {
   #frameTimer: ReturnType<typeof setInterval> | undefined;
   #rewriteCounter = 0;
   #state: ClientState;
+  #muted = { audio: false, video: false };
 
   constructor(options: JoinOptions) {
     this.options = options;
@@ -312,7 +322,8 @@ export class ConferenceClient {
     const o = this.options;
     const sourceInfo: Record<string, { muted: boolean; videoType?: string }> = {};
     for (const s of this.#session?.accepted ? this.#session.localSpecs : []) {
-      sourceInfo[s.name] = { muted: false, ...(s.videoType === 'desktop' ? { videoType: 'desktop' } : {}) };
+      const muted = s.name.endsWith('-a0') ? this.#muted.audio : s.name.endsWith('-v0') ? this.#muted.video : false;
+      sourceInfo[s.name] = { muted, ...(s.videoType === 'desktop' ? { videoType: 'desktop' } : {}) };
     }
     return el('presence', { to: `${this.#roomJid}/${this.#state.endpointId ?? ''}` },
       initial && el('x', { xmlns: NS.muc }, o.password !== undefined ? el('password', {}, o.password) : undefined),
@@ -852,6 +863,75 @@ export class ConferenceClient {
     }
     for (const t of this.#stream?.getTracks() ?? []) t.stop();
     this.#desktop?.stop();
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // What a page renders (packages/client/page): the media tracks, mute, stopping the screen share.
+
+  /** The local camera/microphone tracks and the screen-share track, if any. */
+  localTracks(): { audio: MediaStreamTrack | undefined; video: MediaStreamTrack | undefined; desktop: MediaStreamTrack | undefined } {
+    return { audio: this.#stream?.getAudioTracks()[0], video: this.#stream?.getVideoTracks()[0], desktop: this.#desktop };
+  }
+
+  /** The receiving track of every remote source the current session has (removed ones left out). */
+  remoteTracks(): RemoteTrack[] {
+    const s = this.#session;
+    if (!s) return [];
+    const out: RemoteTrack[] = [];
+    for (const t of s.pc.getTransceivers()) {
+      const m = s.remote.mlines.find((x) => x.mid === t.mid);
+      if (!m || m.role !== 'remote' || m.rejected || !m.source) continue;
+      out.push({ owner: m.source.owner, name: m.source.name, kind: m.source.kind, videoType: m.source.videoType, track: t.receiver.track });
+    }
+    return out;
+  }
+
+  get muted(): { audio: boolean; video: boolean } {
+    return { ...this.#muted };
+  }
+
+  /**
+   * Mutes or unmutes the microphone or the camera as current ljm does: the SSRCs stay (§8.1: it only toggles the
+   * sending), the track sends silence / black, and the presence's SourceInfo says `muted` (§3.2).
+   */
+  setMuted(kind: 'audio' | 'video', muted: boolean): void {
+    this.#muted[kind] = muted;
+    const track = kind === 'audio' ? this.#stream?.getAudioTracks()[0] : this.#stream?.getVideoTracks()[0];
+    if (track) track.enabled = !muted;
+    if (this.#state.joined && this.#xmpp && !this.#xmpp.closed) this.#xmpp.send(this.#presence(false));
+  }
+
+  /** Stops the screen share: `source-remove` for `<ep>-v1`, its m-line rejected (never reused), presence updated. */
+  async stopScreenShare(): Promise<void> {
+    const track = this.#desktop;
+    if (!track) return;
+    clearInterval(this.#desktopTimer);
+    this.#desktop = undefined;
+    this.#state.local.screenShare = undefined;
+    track.stop();
+    const s = this.#session;
+    const spec = s?.localSpecs.find((x) => x.videoType === 'desktop');
+    if (!s || !spec) return;
+    const before = parseLocalSdp(s.pc.localDescription?.sdp ?? '');
+    const contents = localJingleContents(before, [spec], { withTransport: false });
+    s.localSpecs = s.localSpecs.filter((x) => x !== spec);
+    const line = s.remote.mlines.find((m) => m.mid === spec.mid);
+    if (line) line.rejected = true;
+    await new Promise<void>((resolve, reject) => {
+      this.#enqueue(s, async () => {
+        try {
+          s.remote.version++;
+          await this.#negotiate(s, false);
+          this.#logJingle('out', 'source-remove', s.remote.sid, spec.name);
+          await this.#xmpp?.iq(el('iq', { type: 'set', to: `${this.#roomJid}/focus` }, el('jingle', { xmlns: NS.jingle, action: 'source-remove', sid: s.remote.sid }, ...contents)));
+          this.#updateLocalSourcesState(s);
+          this.#xmpp?.send(this.#presence(false));
+          resolve();
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      });
+    });
   }
 
   // ------------------------------------------------------------------------------------------------------------
