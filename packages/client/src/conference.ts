@@ -118,6 +118,8 @@ export interface ClientState {
     sources: { name: string; videoType: string | undefined; ssrcs: number[] }[];
     outbound: { ssrc: number; kind: string; packetsSent: number; frameHeight: number | undefined }[];
     screenShare: 'display' | 'canvas' | undefined;
+    /** Why the canvas track stood in for getDisplayMedia, if it did. */
+    screenShareFallback?: string;
   };
   timings: {
     joinStartedAt: number | undefined;
@@ -151,9 +153,12 @@ interface Session {
 
 const hex8 = (): string => Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, '0')).join('');
 
-/** XEP-0115 verification string hash (sha-1, base64) over the client's identity and features. */
+/**
+ * XEP-0115 verification string hash (sha-1, base64) over what the disco#info answer holds: like the real client's
+ * answer (§1.5 capture), features only, no identity.
+ */
 export async function capsVer(features: readonly string[]): Promise<string> {
-  const s = `client/web//Hummingbird test client<${[...features].sort().join('<')}<`;
+  const s = `${[...features].sort().join('<')}<`;
   const digest = await crypto.subtle.digest('SHA-1', new TextEncoder().encode(s));
   return btoa(String.fromCharCode(...new Uint8Array(digest)));
 }
@@ -200,6 +205,19 @@ export class ConferenceClient {
 
   /** Connect, ask the focus for the conference, join the MUC. Resolves once the self-presence arrived. */
   async join(): Promise<void> {
+    try {
+      await this.#join();
+    } catch (e) {
+      // A refused join leaves nothing running: no pings, no socket, no camera.
+      this.#state.errors.push(`${new Date().toISOString()} join failed: ${(e as Error).message}`);
+      clearInterval(this.#pingTimer);
+      this.#xmpp?.close();
+      for (const t of this.#stream?.getTracks() ?? []) t.stop();
+      throw e;
+    }
+  }
+
+  async #join(): Promise<void> {
     const o = this.options;
     this.#state.timings.joinStartedAt = Date.now();
     const v = o.video ?? { width: 320, height: 240, frameRate: 15 };
@@ -333,9 +351,7 @@ export class ConferenceClient {
     const payload = iq.elements()[0];
     if (type === 'get' && payload?.local === 'query' && payload.ns === NS.discoInfo) {
       // §1.5: the whole feature list, for any node.
-      xmpp.result(iq, el('query', { xmlns: NS.discoInfo, node: payload.attrs['node'] },
-        el('identity', { category: 'client', type: 'web', name: 'Hummingbird test client' }),
-        ...this.#features.map((f) => el('feature', { var: f }))));
+      xmpp.result(iq, el('query', { xmlns: NS.discoInfo, node: payload.attrs['node'] }, ...this.#features.map((f) => el('feature', { var: f }))));
       return;
     }
     if (type === 'get' && payload?.local === 'ping' && payload.ns === NS.ping) {
@@ -746,11 +762,12 @@ export class ConferenceClient {
   // Screen share (a second local video source, §4.3) and leave.
 
   /**
-   * Starts a screen share: `getDisplayMedia` when it works, else (headless Chromium has no screen to capture
-   * without a picker) a `canvas.captureStream()` track. Adds a recvonly m-line to the remote description for
-   * it, as ljm does, renegotiates, and signals `source-add` with `<ep>-v1` videoType desktop.
+   * Starts a screen share: `getDisplayMedia` (at most 640×360 at 5 fps; headless Chromium with the fake-UI flag
+   * captures a fake screen), else — or when `preferDisplay` is false — a `canvas.captureStream()` track. Adds a
+   * recvonly m-line to the remote description for it, as ljm does, renegotiates, and signals `source-add` with
+   * `<ep>-v1` videoType desktop.
    */
-  async startScreenShare(preferDisplay = false): Promise<void> {
+  async startScreenShare(preferDisplay = true): Promise<void> {
     const s = this.#session;
     if (!s?.accepted) throw new Error('no accepted session to share the screen on');
     if (this.#desktop) throw new Error('already sharing');
@@ -758,13 +775,13 @@ export class ConferenceClient {
     if (preferDisplay && typeof navigator.mediaDevices.getDisplayMedia === 'function') {
       try {
         const display = await Promise.race([
-          navigator.mediaDevices.getDisplayMedia({ video: true }),
+          navigator.mediaDevices.getDisplayMedia({ video: { width: { max: 640 }, height: { max: 360 }, frameRate: { max: 5 } } }),
           new Promise<never>((_, reject) => setTimeout(() => reject(new Error('getDisplayMedia timed out')), 3_000)),
         ]);
         track = display.getVideoTracks()[0];
         this.#state.local.screenShare = 'display';
       } catch (e) {
-        this.#error(`getDisplayMedia unavailable, using a canvas track: ${(e as Error).message}`);
+        this.#state.local.screenShareFallback = `getDisplayMedia failed (${(e as Error).message}), a canvas track is used`;
       }
     }
     if (!track) {
@@ -984,6 +1001,12 @@ export class ConferenceClient {
           frameHeight: typeof st?.['frameHeight'] === 'number' ? st['frameHeight'] : undefined,
         });
       }
+    }
+    if (s && remoteSources.some((r) => r.kind === 'video' && r.framesDecoded > 0)) {
+      // The 100 ms sampler may not have run since the first frame: this observation counts too.
+      const now = Date.now();
+      this.#state.timings.firstRemoteFrameAt ??= now;
+      this.#state.timings.sessionFirstFrameAt ??= now;
     }
     this.#state.participants = [...this.#participants.values()].map((p) => ({ ...p }));
     this.#state.remoteSources = remoteSources;

@@ -7,3 +7,5 @@ export type { MeetingPage, MeetingPageConfig, StartMeetingPageOptions } from './
 export type { HummingbirdGlobal } from './index.js';
 export type { BridgeMessage, ClientState, JingleEvent, JoinOptions, ParticipantState, RemoteSourceState, RemoteTrack } from './conference.js';
 export type { PageState } from './page-state.js';
+// The client's strict XML parser (DOM-free): tests compare what the client sent with the ljm fixtures.
+export { El, XmlError, parseXml } from './xml.js';

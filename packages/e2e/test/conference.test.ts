@@ -14,6 +14,8 @@ import {
   Participant, describeState, joinToFirstFrame, launchBrowser, p50, receivesFrom, sourcesOf, startClientServer, waitAllReceive,
   type ClientState, type JoinOptions,
 } from './support/client-page.js';
+import { parseXml, type El } from '@hummingbird/client';
+import { shape, tracedOut } from './support/trace-shape.js';
 import { waitFor } from './support/wait.js';
 
 const MEDIA_TIMEOUT_MS = 60_000;
@@ -29,6 +31,7 @@ async function bridgeStats(opsUrl: string): Promise<BridgeStats> {
 }
 
 function report(scenario: string, ms: readonly number[]): void {
+  expect(ms.every((m) => Number.isFinite(m) && m > 0), `${scenario}: every participant has a first-frame time`).toBe(true);
   console.log(`[e2e] ${scenario}: join → first decoded remote frame p50 ${Math.round(p50(ms))} ms (per participant: ${ms.map((m) => Math.round(m)).join(', ')})`);
 }
 
@@ -73,7 +76,12 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
 
   // A speaks like current ljm (JSON sources); B does not advertise json-encoded-sources, so the focus must send it
   // XML sources; C advertises ssrc-rewriting-1, which the focus may answer with Jingle sources (§4.6).
-  const variants: Record<string, Partial<JoinOptions>> = { A: {}, B: { xmlSources: true }, C: { ssrcRewriting: true } };
+  // A also records its XMPP traffic and sends ljm's bare receiver constraints, to be compared with the real client.
+  const variants: Record<string, Partial<JoinOptions>> = {
+    A: { recordXmpp: true, receiverMaxHeight: undefined },
+    B: { xmlSources: true },
+    C: { ssrcRewriting: true },
+  };
 
   it('three clients join one room and each receives the other two\'s audio and video', async () => {
     const three = await Promise.all(['A', 'B', 'C'].map((l) => Participant.open(browser, server.url, l)));
@@ -110,6 +118,26 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
     expect(b?.sourceEncodings.json).toBe(0);
     expect(b?.sourceEncodings.xml).toBeGreaterThan(0);
     report('3 participants', joinToFirstFrame(states));
+
+    // A sent the same shapes as the real lib-jitsi-meet (fixtures): conference IQ, join presence, disco#info answer,
+    // session-accept, and the colibri-ws messages on open.
+    const sent = (a?.xmpp ?? []).filter((f) => f.direction === 'out').map((f) => parseXml(f.xml));
+    const real = [...tracedOut('xmpp-only.client-a.websocket.trace.txt'), ...tracedOut('jingle-sources.client-a.websocket.trace.txt')];
+    const pick = (frames: El[], what: string, test: (e: El) => boolean): El => {
+      const found = frames.find(test);
+      if (!found) throw new Error(`no ${what} among ${frames.length} frames`);
+      return found;
+    };
+    const kinds: [string, (e: El) => boolean][] = [
+      ['conference IQ', (e) => e.first('conference') !== undefined],
+      ['join presence', (e) => e.local === 'presence' && e.first('x')?.ns === 'http://jabber.org/protocol/muc'],
+      ['disco#info answer', (e) => e.attrs['type'] === 'result' && e.first('query')?.attrs['node'] !== undefined],
+      ['session-accept', (e) => e.first('jingle')?.attrs['action'] === 'session-accept'],
+    ];
+    for (const [what, test] of kinds) expect(shape(pick(sent, what, test)), what).toEqual(shape(pick(real, what, test)));
+    const ws = (a?.bridgeMessages ?? []).filter((m) => m.direction === 'out').map((m) => m.message);
+    expect(ws.find((m) => m['colibriClass'] === 'ReceiverVideoConstraints')).toEqual({ colibriClass: 'ReceiverVideoConstraints', assumedBandwidthBps: -1, lastN: -1 });
+    expect(ws.find((m) => m['colibriClass'] === 'SourceVideoTypeMessage')).toEqual({ colibriClass: 'SourceVideoTypeMessage', sourceName: `${a?.endpointId ?? ''}-v0`, videoType: 'camera' });
   }, 240_000);
 
   it('a fourth joins (the others decode it) and leaves (the others drop its sources)', async () => {
@@ -151,7 +179,9 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
     const sharedAt = Date.now();
     await a.startScreenShare();
     const sharer = await a.state();
-    expect(sharer.local.screenShare).toBe('canvas'); // headless Chromium: getDisplayMedia is not used, a canvas track is
+    // Headless Chromium with --use-fake-ui-for-media-stream captures a fake screen; the canvas track is the fallback.
+    console.log(`[e2e] screen share source: ${sharer.local.screenShare ?? '?'}${sharer.local.screenShareFallback ? ` (${sharer.local.screenShareFallback})` : ''}`);
+    expect(['display', 'canvas']).toContain(sharer.local.screenShare);
     expect(sharer.local.sources.find((s) => s.name === `${a.endpointId}-v1`)?.videoType).toBe('desktop');
     try {
       await waitFor(

@@ -78,8 +78,9 @@ export class Participant {
     return s;
   }
 
-  async startScreenShare(): Promise<void> {
-    await this.page.evaluate(() => (window as unknown as PageWindow).Hummingbird.startScreenShare(false));
+  /** getDisplayMedia (headless: Chromium's fake screen), or a canvas track with `{ canvas: true }`. */
+  async startScreenShare(options: { canvas?: boolean } = {}): Promise<void> {
+    await this.page.evaluate((display) => (window as unknown as PageWindow).Hummingbird.startScreenShare(display), options.canvas !== true);
   }
 
   async setReceiverMaxHeight(maxHeight: number): Promise<void> {
