@@ -15,7 +15,7 @@
 // the observer.
 //
 // Measurement: all three topologies of one N exist at once; the traffic goes to one of them at a time, in
-// slices of BENCH_SLICE_MS rotating through the variants, so drift in the (shared) machine's load hits all of
+// slices of BENCH_SLICE_MS, every variant once per round in a random order (BENCH_SEED), so drift in the (shared) machine's load hits all of
 // them alike. Worker CPU is the scheduler's run time of the worker process (/proc/<pid>/task/*/schedstat, ns)
 // over its own slices; forwarded packets are counted at UDP sinks in this process. BENCH_SECONDS of traffic per
 // variant and N. Printed: the ratio of the totals, and the median (with quartiles) of the per-round ratios (a
@@ -30,7 +30,6 @@
 // interval, default the bridge's), BENCH_AUDIO_LEVEL=0 (RTP without the audio-level extension, all variants).
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg, setPriority } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { offerDescription, producerRtpParameters, type Colibri2Media } from '@hummingbird/xmpp';
@@ -41,6 +40,7 @@ import { MID_MODE } from '../src/endpoint.js';
 import { LoadMonitor } from '../src/load.js';
 import { ROUTER_MEDIA_CODECS } from '../src/media/codecs.js';
 import { WorkerPool } from '../src/media/worker-pool.js';
+import { cpuNs, measureCallCosts } from './control-calls.js';
 
 const env = process.env;
 const SENDERS = Number(env['BENCH_SENDERS'] ?? 4);
@@ -67,19 +67,6 @@ const silentLogger = { warn: () => undefined, debug: () => undefined, info: () =
 
 const VARIANTS = ['bare', 'bare+aso', 'bridge'] as const;
 type Variant = (typeof VARIANTS)[number];
-
-/** Run time of every thread of `pid` so far, in ns (schedstat field 1: precise, no IPC to the worker). */
-function cpuNs(pid: number): number {
-  let total = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // a thread that ended meanwhile
-    }
-  }
-  return total;
-}
 
 /**
  * One RTP packet; with `levelExtId` it carries ssrc-audio-level (RFC 6464, one-byte header, RFC 8285): sender 0
@@ -246,6 +233,24 @@ async function send(t: Topology, ticks: number): Promise<void> {
   }
 }
 
+/** Deterministic PRNG (mulberry32), so a run's slice order can be repeated with the same BENCH_SEED. */
+let seed = Number(env['BENCH_SEED'] ?? 1) >>> 0;
+function random(): number {
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+function shuffled<T>(xs: readonly T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
 /** Per variant: worker CPU of each round (one slice of every variant), ticks sent, forwarded packets, Node CPU. */
 interface Tally { readonly roundNs: number[]; ticks: number; nodeUs: number; forwarded: number }
 
@@ -265,9 +270,8 @@ async function measureN(n: number): Promise<Record<Variant, Tally>> {
     const sliceTicks = Math.max(1, Math.round((SLICE_MS / 1000) * PPS));
     const rounds = Math.max(1, Math.round((SECONDS * 1000) / SLICE_MS));
     for (let round = 0; round < rounds; round++) {
-      // Rotate the order so no variant always follows the same one.
-      for (let k = 0; k < topologies.length; k++) {
-        const t = topologies[(k + round) % topologies.length] as Topology;
+      // A fresh random order every round: no variant always takes the same place or follows the same one.
+      for (const t of shuffled(topologies)) {
         const tally = tallies[t.variant];
         const c0 = cpuNs(t.pid);
         const n0 = process.cpuUsage();
@@ -300,7 +304,7 @@ const load0 = loadavg();
 if (RENICE !== 0) setPriority(process.pid, RENICE);
 console.log(
   `forwarding bench: ${SENDERS} senders × ${PPS} pps (Opus-sized RTP${AUDIO_LEVEL ? ' with ssrc-audio-level' : ''}), receivers ${RECEIVER_STEPS.join(',')}; ` +
-    `${SECONDS} s of traffic per variant and N, in ${SLICE_MS} ms slices rotating bare → bare+aso → bridge`,
+    `${SECONDS} s of traffic per variant and N, in ${SLICE_MS} ms slices, each round the three in a random order`,
 );
 console.log(
   `bridge variant: speaker detection ${BRIDGE_SPEAKER ? `on (${SPEAKER_MS} ms)` : 'OFF'}, load sampling ${BRIDGE_LOAD ? `every ${LOAD_MS} ms` : 'OFF'}; ` +
@@ -310,8 +314,11 @@ console.log(
 console.log('worker µs per forwarded packet (loss); ratio = total over total, then the median of the per-round ratios [quartiles]');
 console.log('N    | bare            | bare+aso        | bridge          | bridge/bare+aso: CONTROL PLANE     | bridge/bare: incl. the observer    | bare+aso/bare: observer alone      | node µs/pkt (same order)');
 const largest: Record<Variant, number> = { bare: 0, 'bare+aso': 0, bridge: 0 };
+/** The bare worker's CPU per second at each N's traffic, µs (for the control-call table). */
+const bareUsPerSecond = new Map<number, number>();
 for (const n of RECEIVER_STEPS) {
   const r = await measureN(n);
+  bareUsPerSecond.set(n, usPerPacket(r.bare) * SENDERS * PPS * n);
   const cell = (v: Variant): string => `${fmt(usPerPacket(r[v])).padStart(6)} (${fmt(lossOf(r[v], n) * 100)}%)`.padEnd(15);
   const ratio = (a: Variant, b: Variant): string => {
     const total = usPerPacket(r[a]) / usPerPacket(r[b]);
@@ -327,5 +334,20 @@ console.log(
   `largest N with < 1 % loss: bare ${largest.bare}, bare+aso ${largest['bare+aso']}, bridge ${largest.bridge} ` +
     `(of the steps tried; the Node sinks share the machine); load average ${loadavg().map((x) => fmt(x)).join(' ')}`,
 );
+
+// The periodic requests of the control plane, at production intervals: the load sample (every
+// bridge.statsIntervalMs = 5 s: getResourceUsage + getStats per producer and per non-paused consumer) and
+// ConnectionStats (every 10 s, one transport getStats per endpoint with a bridge channel).
+const costs = await measureCallCosts();
+console.log(
+  `control-plane requests, worker µs per call: producer.getStats ${fmt(costs.producerGetStats, 1)}, consumer.getStats ${fmt(costs.consumerGetStats, 1)}, ` +
+    `transport.getStats ${fmt(costs.transportGetStats, 1)}, getResourceUsage ${fmt(costs.getResourceUsage, 1)}; idle ActiveSpeakerObserver ${fmt(costs.observerIdlePerSecond, 0)} µs/s`,
+);
+for (const n of RECEIVER_STEPS) {
+  const perSecond =
+    (costs.getResourceUsage + SENDERS * costs.producerGetStats + SENDERS * n * costs.consumerGetStats) / 5 + ((SENDERS + n) * costs.transportGetStats) / 10;
+  const base = bareUsPerSecond.get(n) ?? NaN;
+  console.log(`  N=${n}: ${fmt(perSecond, 0)} µs/s of worker CPU = ${fmt((perSecond / base) * 100, 3)} % of the bare worker's CPU at this traffic (${fmt(base / 1000, 1)} ms/s)`);
+}
 out.close();
 process.exit(0);
