@@ -54,6 +54,11 @@ const BRIDGE_SPEAKER = env['BENCH_NO_SPEAKER'] !== '1';
 const BRIDGE_LOAD = env['BENCH_NO_LOAD'] !== '1';
 const LOAD_MS = Number(env['BENCH_LOAD_MS'] ?? 5_000);
 const SPEAKER_MS = Number(env['BENCH_SPEAKER_MS'] ?? SPEAKER_INTERVAL_MS);
+/**
+ * BENCH_AA=1: an A/A check of the method: the `bare+aso` slot runs a second plain `bare` topology, so its ratio to
+ * `bare` shows how far two identical topologies drift apart on this machine.
+ */
+const AA = env['BENCH_AA'] === '1';
 /** BENCH_BARE_PARAMS=mapped: the bare producers get the bridge's mapped RTP parameters (attribution only). */
 const BARE_MAPPED = env['BENCH_BARE_PARAMS'] === 'mapped';
 /**
@@ -140,7 +145,7 @@ async function startWorker(): Promise<{ pool: WorkerPool; worker: types.Worker; 
 }
 
 /** `bare` and `bare+aso`: what a mediasoup application writes without any control plane. */
-async function bare(n: number, observer: boolean): Promise<Topology> {
+async function bare(n: number, variant: 'bare' | 'bare+aso', observer: boolean): Promise<Topology> {
   const { pool, worker, router } = await startWorker();
   const levelExtId = levelExtensionId(router);
   const aso = observer ? await router.createActiveSpeakerObserver({ interval: SPEAKER_MS }) : undefined;
@@ -168,7 +173,7 @@ async function bare(n: number, observer: boolean): Promise<Topology> {
     for (const p of producers) await t.consume({ producerId: p.id, rtpCapabilities: router.rtpCapabilities });
   }
   return {
-    variant: observer ? 'bare+aso' : 'bare', senders, sinks: out, pid: worker.pid, levelExtId, seq: 0,
+    variant, senders, sinks: out, pid: worker.pid, levelExtId, seq: 0,
     close: async () => { for (const s of out) s.socket.close(); pool.close(); await sleep(50); },
   };
 }
@@ -258,7 +263,7 @@ interface Tally { readonly roundNs: number[]; ticks: number; nodeUs: number; for
 async function measureN(n: number): Promise<Record<Variant, Tally>> {
   const topologies: Topology[] = [];
   try {
-    for (const v of VARIANTS) topologies.push(v === 'bridge' ? await bridge(n) : await bare(n, v === 'bare+aso'));
+    for (const v of VARIANTS) topologies.push(v === 'bridge' ? await bridge(n) : await bare(n, v, v === 'bare+aso' && !AA));
     // For a profiler: `perf record -e cpu-clock -p <pid>`.
     if (env['BENCH_PRINT_PIDS'] === '1') console.log(`N=${n} worker pids: ${topologies.map((t) => `${t.variant} ${t.pid}`).join(', ')}`);
     // Warm-up: comedia latches, consumers resume, the observer has levels.
@@ -308,7 +313,7 @@ console.log(
 );
 console.log(
   `bridge variant: speaker detection ${BRIDGE_SPEAKER ? `on (${SPEAKER_MS} ms)` : 'OFF'}, load sampling ${BRIDGE_LOAD ? `every ${LOAD_MS} ms` : 'OFF'}; ` +
-    `bare+aso = bare mediasoup + ActiveSpeakerObserver (${SPEAKER_MS} ms); bare producers: ${BARE_MAPPED ? "the bridge's mapped parameters" : 'Opus + audio level only'}; ` +
+    `${AA ? 'A/A CHECK: the bare+aso column is a second plain bare topology (no observer)' : `bare+aso = bare mediasoup + ActiveSpeakerObserver (${SPEAKER_MS} ms)`}; bare producers: ${BARE_MAPPED ? "the bridge's mapped parameters" : 'Opus + audio level only'}; ` +
     `load average ${load0.map((x) => fmt(x)).join(' ')}${RENICE === 0 ? '' : `; bench process and workers reniced to ${RENICE}`}`,
 );
 console.log('worker µs per forwarded packet (loss); ratio = total over total, then the median of the per-round ratios [quartiles]');
