@@ -59,6 +59,8 @@ const SPEAKER_MS = Number(env['BENCH_SPEAKER_MS'] ?? SPEAKER_INTERVAL_MS);
  * `bare` shows how far two identical topologies drift apart on this machine.
  */
 const AA = env['BENCH_AA'] === '1';
+/** BENCH_BUILD_ORDER=reverse: the bridge topology is built (and its worker started) first instead of last. */
+const BUILD_REVERSED = env['BENCH_BUILD_ORDER'] === 'reverse';
 /** BENCH_BARE_PARAMS=mapped: the bare producers get the bridge's mapped RTP parameters (attribution only). */
 const BARE_MAPPED = env['BENCH_BARE_PARAMS'] === 'mapped';
 /**
@@ -263,7 +265,7 @@ interface Tally { readonly roundNs: number[]; ticks: number; nodeUs: number; for
 async function measureN(n: number): Promise<Record<Variant, Tally>> {
   const topologies: Topology[] = [];
   try {
-    for (const v of VARIANTS) topologies.push(v === 'bridge' ? await bridge(n) : await bare(n, v, v === 'bare+aso' && !AA));
+    for (const v of BUILD_REVERSED ? [...VARIANTS].reverse() : VARIANTS) topologies.push(v === 'bridge' ? await bridge(n) : await bare(n, v, v === 'bare+aso' && !AA));
     // For a profiler: `perf record -e cpu-clock -p <pid>`.
     if (env['BENCH_PRINT_PIDS'] === '1') console.log(`N=${n} worker pids: ${topologies.map((t) => `${t.variant} ${t.pid}`).join(', ')}`);
     // Warm-up: comedia latches, consumers resume, the observer has levels.
@@ -314,6 +316,7 @@ console.log(
 console.log(
   `bridge variant: speaker detection ${BRIDGE_SPEAKER ? `on (${SPEAKER_MS} ms)` : 'OFF'}, load sampling ${BRIDGE_LOAD ? `every ${LOAD_MS} ms` : 'OFF'}; ` +
     `${AA ? 'A/A CHECK: the bare+aso column is a second plain bare topology (no observer)' : `bare+aso = bare mediasoup + ActiveSpeakerObserver (${SPEAKER_MS} ms)`}; bare producers: ${BARE_MAPPED ? "the bridge's mapped parameters" : 'Opus + audio level only'}; ` +
+    `${BUILD_REVERSED ? 'built bridge first; ' : ''}` +
     `load average ${load0.map((x) => fmt(x)).join(' ')}${RENICE === 0 ? '' : `; bench process and workers reniced to ${RENICE}`}`,
 );
 console.log('worker µs per forwarded packet (loss); ratio = total over total, then the median of the per-round ratios [quartiles]');
