@@ -11,6 +11,11 @@ export interface ConferenceLogger {
   debug(object: object, message: string): void;
 }
 
+/** How often the ActiveSpeakerObserver re-ranks the speakers (mediasoup's default). */
+export const SPEAKER_INTERVAL_MS = 300;
+
+const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+
 export class Conference {
   /** Local id (hex): what the colibri-ws URL carries, never the meeting id (jicofo-jvb.md §3.4). */
   readonly id = randomBytes(8).toString('hex');
@@ -53,8 +58,8 @@ export class Conference {
    * Dominant speaker detection from the ssrc-audio-level extension of every audio producer (mediasoup's
    * ActiveSpeakerObserver; JVB uses the same kind of speech-activity ranking, §4.4).
    */
-  async startSpeakerDetection(): Promise<void> {
-    const observer = await this.router.createActiveSpeakerObserver({ interval: 300 });
+  async startSpeakerDetection(intervalMs = SPEAKER_INTERVAL_MS): Promise<void> {
+    const observer = await this.router.createActiveSpeakerObserver({ interval: intervalMs });
     this.#observer = observer;
     observer.on('dominantspeaker', ({ producer }) => {
       const id = (producer.appData as { endpointId?: string }).endpointId;
@@ -74,8 +79,13 @@ export class Conference {
     });
   }
 
+  /**
+   * Adds an audio producer to the observer, only when it was signalled with ssrc-audio-level: without the
+   * extension the observer has nothing to rank it by.
+   */
   async observeAudio(producer: types.Producer): Promise<void> {
     if (this.#observer === undefined || this.#observer.closed || producer.kind !== 'audio') return;
+    if (!(producer.rtpParameters.headerExtensions ?? []).some((h) => h.uri === AUDIO_LEVEL_URI)) return;
     await this.#observer.addProducer({ producerId: producer.id });
   }
 
