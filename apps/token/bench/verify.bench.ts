@@ -10,7 +10,7 @@
 // bare in odd ones), and the ratio is the median of the per-round ratios, so a load change on the
 // shared machine hits both sides of a pair alike.
 //
-// Env: HB_BENCH_ROUNDS (default 12), HB_BENCH_ALGS=HS256,RS256 (a subset), HB_BENCH_CPU_PROF=<dir>
+// Env: HB_BENCH_ROUNDS (default 12), HB_BENCH_VERBOSE=1 (every slice), HB_BENCH_ALGS=HS256,RS256 (a subset), HB_BENCH_CPU_PROF=<dir>
 // (.cpuprofile files of each server process in <dir>/api and <dir>/bare;
 // the largest is the main thread, a small one is tsx's loader thread).
 import { fork } from 'node:child_process';
@@ -27,6 +27,7 @@ const CONNECTIONS = 32;
 const WARMUP_MS = 1_000;
 const SLICE_MS = 500;
 const ROUNDS = Math.max(1, Number(process.env['HB_BENCH_ROUNDS'] ?? 12));
+const VERBOSE = process.env['HB_BENCH_VERBOSE'] === '1';
 
 const keys = makeKeys();
 const payload = claims({ exp: Math.floor(Date.now() / 1000) + 3_600 });
@@ -91,7 +92,13 @@ for (const alg of ALGS) {
 interface Ready {
   addresses: Record<string, string>;
 }
-async function startServer(role: 'api' | 'bare'): Promise<{ addresses: Record<string, string>; stop: () => Promise<void> }> {
+interface Server {
+  addresses: Record<string, string>;
+  /** The server process's CPU time so far (µs, all its threads). */
+  cpuMicros: () => Promise<number>;
+  stop: () => Promise<void>;
+}
+async function startServer(role: 'api' | 'bare'): Promise<Server> {
   const profileDir = process.env['HB_BENCH_CPU_PROF'];
   const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), [role], {
     env: { ...process.env, HB_BENCH_KEYS: JSON.stringify(keys) },
@@ -106,6 +113,12 @@ async function startServer(role: 'api' | 'bare'): Promise<{ addresses: Record<st
   const [ready] = (await once(child, 'message')) as [Ready];
   return {
     addresses: ready.addresses,
+    cpuMicros: async () => {
+      const answer = once(child, 'message');
+      child.send('cpu');
+      const [{ cpuMicros }] = (await answer) as [{ cpuMicros: number }];
+      return cpuMicros;
+    },
     stop: async () => {
       const exited = once(child, 'exit');
       child.disconnect();
@@ -122,6 +135,7 @@ const address = (server: { addresses: Record<string, string> }, name: string): s
 
 interface Case {
   name: string;
+  server: Server;
   url: string;
   method: 'GET' | 'POST';
   body?: string;
@@ -129,11 +143,11 @@ interface Case {
 // Every POST carries the same headers (the API key too: the bare routes ignore it) and the same body.
 const requestHeaders = { 'content-type': 'application/json', authorization: `Bearer ${keys.apiKey}` };
 const verifyBody = (alg: Alg): string => JSON.stringify({ token: tokens[alg], room: 'r1', host: 'meet.test', ip: '192.0.2.1' });
-const apiCase = (alg: Alg): Case => ({ name: `/v1/verify ${alg}`, url: `${address(api, 'api')}/v1/verify`, method: 'POST', body: verifyBody(alg) });
-const bareCase = (alg: Alg): Case => ({ name: `bare jose ${alg}`, url: `${address(bare, alg)}/v1/verify`, method: 'POST', body: verifyBody(alg) });
+const apiCase = (alg: Alg): Case => ({ name: `/v1/verify ${alg}`, server: api, url: `${address(api, 'api')}/v1/verify`, method: 'POST', body: verifyBody(alg) });
+const bareCase = (alg: Alg): Case => ({ name: `bare jose ${alg}`, server: bare, url: `${address(bare, alg)}/v1/verify`, method: 'POST', body: verifyBody(alg) });
 const controls: Case[] = [
-  { name: 'bare GET / (hello)', url: `${address(bare, 'hello')}/`, method: 'GET' },
-  { name: 'bare POST echo (same body)', url: `${address(bare, 'echo')}/v1/verify`, method: 'POST', body: verifyBody('HS256') },
+  { name: 'bare GET / (hello)', server: bare, url: `${address(bare, 'hello')}/`, method: 'GET' },
+  { name: 'bare POST echo (same body)', server: bare, url: `${address(bare, 'echo')}/v1/verify`, method: 'POST', body: verifyBody('HS256') },
 ];
 
 /** One target's connections, kept alive for the whole bench (no connection setup inside a slice). */
@@ -148,7 +162,7 @@ const agentFor = (c: Case): Agent => {
 };
 
 /** Closed-loop load: CONNECTIONS keep-alive connections, each sends its next request when the last is answered. */
-async function load(c: Case, durationMs: number): Promise<{ rate: number; errors: number }> {
+async function load(c: Case, durationMs: number): Promise<{ done: number; rate: number; errors: number }> {
   const agent = agentFor(c);
   const url = new URL(c.url);
   const headers = c.body === undefined ? {} : { ...requestHeaders, 'content-length': String(Buffer.byteLength(c.body)) };
@@ -176,28 +190,42 @@ async function load(c: Case, durationMs: number): Promise<{ rate: number; errors
   };
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
-  return { rate: done / ((performance.now() - t0) / 1000), errors };
+  return { done, rate: done / ((performance.now() - t0) / 1000), errors };
 }
 
 const rates = new Map<string, number[]>();
-async function measure(c: Case, durationMs: number, record: boolean): Promise<number> {
-  const { rate, errors } = await load(c, durationMs);
+const cpuPerRequest = new Map<string, number[]>();
+const push = <K, V>(map: Map<K, V[]>, key: K, value: V): void => void map.set(key, [...(map.get(key) ?? []), value]);
+/** req/s of one slice, and the server's CPU µs per request in it. */
+async function measure(c: Case, durationMs: number, record: boolean): Promise<{ rate: number; cpu: number }> {
+  const cpuBefore = await c.server.cpuMicros();
+  const { done, rate, errors } = await load(c, durationMs);
+  const cpu = ((await c.server.cpuMicros()) - cpuBefore) / Math.max(1, done);
   if (errors > 0) console.log(`  ! ${c.name}: ${errors} non-200 answers`);
-  if (record) rates.set(c.name, [...(rates.get(c.name) ?? []), rate]);
-  return rate;
+  if (record) {
+    push(rates, c.name, rate);
+    push(cpuPerRequest, c.name, cpu);
+  }
+  return { rate, cpu };
 }
 
 // Warm-up (unrecorded): opens every target's connections and warms both servers' JIT. Then ROUNDS
 // rounds; per round and algorithm the two sides run back to back, bare first in even rounds and
 // the API first in odd ones.
 const ratios = new Map<Alg, number[]>();
+const costRatios = new Map<Alg, number[]>();
 for (const c of [...ALGS.flatMap((alg) => [bareCase(alg), apiCase(alg)]), ...controls]) await measure(c, WARMUP_MS, false);
 for (let round = 0; round < ROUNDS; round++) {
   for (const alg of ALGS) {
     const pair = round % 2 === 0 ? [bareCase(alg), apiCase(alg)] : [apiCase(alg), bareCase(alg)];
     const [first, second] = [await measure(pair[0] as Case, SLICE_MS, true), await measure(pair[1] as Case, SLICE_MS, true)];
-    const [bareRate, apiRate] = round % 2 === 0 ? [first, second] : [second, first];
-    ratios.set(alg, [...(ratios.get(alg) ?? []), apiRate / bareRate]);
+    const [bareSlice, apiSlice] = round % 2 === 0 ? [first, second] : [second, first];
+    push(ratios, alg, apiSlice.rate / bareSlice.rate);
+    push(costRatios, alg, bareSlice.cpu / apiSlice.cpu);
+    if (VERBOSE) {
+      const slice = (x: { rate: number; cpu: number }): string => `${Math.round(x.rate).toString().padStart(6)} req/s ${x.cpu.toFixed(1).padStart(6)} µs/req`;
+      console.log(`  round ${round} ${alg.padEnd(6)} bare ${slice(bareSlice)} | api ${slice(apiSlice)} | ${round % 2 === 0 ? 'bare first' : 'api first'}`);
+    }
   }
   for (const c of controls) await measure(c, SLICE_MS, true);
 }
@@ -218,8 +246,10 @@ const rate = (name: string): number => median(rates.get(name) ?? []);
 const fmt = (n: number): string => Math.round(n).toString().padStart(8);
 const hello = rate(controls[0]?.name ?? '');
 console.log(`\nHTTP, ${CONNECTIONS} keep-alive connections, ${SLICE_MS} ms slices, ${ROUNDS} rounds, median req/s (the load generator shares the cores):`);
+console.log(`  ${'case'.padEnd(28)} ${'req/s'.padStart(8)}  ratio to hello  server CPU µs/request`);
 for (const c of [...controls, ...ALGS.flatMap((alg) => [bareCase(alg), apiCase(alg)])]) {
-  console.log(`  ${c.name.padEnd(28)} ${fmt(rate(c.name))}  ratio to hello ${(rate(c.name) / hello).toFixed(2)}`);
+  const cpu = median(cpuPerRequest.get(c.name) ?? []);
+  console.log(`  ${c.name.padEnd(28)} ${fmt(rate(c.name))}  ${(rate(c.name) / hello).toFixed(2).padStart(14)}  ${cpu.toFixed(1).padStart(20)}`);
 }
 console.log('\n/v1/verify next to the bare fastify + jose route (same key, byte-identical requests), median of per-round ratios:');
 for (const alg of ALGS) {
@@ -228,5 +258,11 @@ for (const alg of ALGS) {
   console.log(
     `  ${alg.padEnd(6)} ratio ${m.toFixed(2)}  ${m >= 0.8 ? 'meets' : 'MISSES'} goal >= 0.8   quartiles ${quantile(perRound, 0.25).toFixed(2)}-${quantile(perRound, 0.75).toFixed(2)}   rounds: ${perRound.map((r) => r.toFixed(2)).join(' ')}`,
   );
+}
+console.log('\nThe same pairs as server CPU per request (bare µs ÷ /v1/verify µs; 1 = no overhead), median of per-round ratios:');
+console.log('(less sensitive to other load on the machine than req/s; the goal is stated in req/s above)');
+for (const alg of ALGS) {
+  const perRound = costRatios.get(alg) ?? [];
+  console.log(`  ${alg.padEnd(6)} cost ratio ${median(perRound).toFixed(2)}  quartiles ${quantile(perRound, 0.25).toFixed(2)}-${quantile(perRound, 0.75).toFixed(2)}`);
 }
 console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${new Date().toISOString()})`);
