@@ -256,7 +256,7 @@ for (const alg of ALGS) {
   const perRound = ratios.get(alg) ?? [];
   const m = median(perRound);
   console.log(
-    `  ${alg.padEnd(6)} ratio ${m.toFixed(2)}  ${m >= 0.8 ? 'meets' : 'MISSES'} goal >= 0.8   quartiles ${quantile(perRound, 0.25).toFixed(2)}-${quantile(perRound, 0.75).toFixed(2)}   rounds: ${perRound.map((r) => r.toFixed(2)).join(' ')}`,
+    `  ${alg.padEnd(6)} ratio ${m.toFixed(3)}  ${m >= 0.8 ? 'meets' : 'MISSES'} goal >= 0.8   quartiles ${quantile(perRound, 0.25).toFixed(2)}-${quantile(perRound, 0.75).toFixed(2)}   rounds: ${perRound.map((r) => r.toFixed(2)).join(' ')}`,
   );
 }
 console.log('\nThe same pairs as server CPU per request (bare µs ÷ /v1/verify µs; 1 = no overhead), median of per-round ratios:');
