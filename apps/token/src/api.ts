@@ -8,6 +8,7 @@ import type { TokenIssuer } from './issuer.js';
 import type { KeyStore } from './keys.js';
 import type { TokenMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
+import { lazyRequestLogger } from './request-logger.js';
 import { turnCredentials } from './turn.js';
 import type { TokenVerifier } from './verifier.js';
 
@@ -130,6 +131,8 @@ export function buildTokenApi(options: TokenApiOptions): FastifyInstance {
     // Request lines are not logged: the verify route sees thousands per minute, and the outcome
     // lines below say what matters.
     logController: new LogController({ disableRequestLogging: true }),
+    // The per-request child logger is built on the first line a request logs, not on every request.
+    childLoggerFactory: lazyRequestLogger,
   });
   const windowMs = config.rateLimit.windowSeconds * 1000;
   const perKey = new RateLimiter({ limit: config.rateLimit.perApiKey, windowMs });

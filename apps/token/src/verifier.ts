@@ -1,8 +1,8 @@
-import { errors as joseErrors, jwtVerify, type ProtectedHeaderParameters } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTVerifyOptions, type ProtectedHeaderParameters } from 'jose';
 import type { TokenConfig } from './config.js';
-import { normaliseRoom, roomMatches, tokenClaimsSchema, toVerifiedClaims, type VerifiedClaims } from './claims.js';
+import { claimTypeError, normaliseRoom, roomMatches, toVerifiedClaims, type RawClaims, type VerifiedClaims } from './claims.js';
 import { TokenRejectedError, type RejectReason } from './errors.js';
-import type { KeyStore } from './keys.js';
+import type { KeyStore, VerifyKey } from './keys.js';
 
 export interface VerifyOptions {
   /** The room being joined (its JID localpart): the `room` claim must match it. */
@@ -31,11 +31,28 @@ export class TokenVerifier {
   readonly #keys: KeyStore;
   readonly #config: TokenConfig['jwt'];
   readonly #subjects: Set<string>;
+  /** jwtVerify's options per key, built once (the key's one algorithm, issuer, audience, skew). */
+  readonly #joseOptions = new WeakMap<VerifyKey, JWTVerifyOptions>();
 
   constructor(keys: KeyStore, config: TokenConfig['jwt']) {
     this.#keys = keys;
     this.#config = config;
     this.#subjects = new Set(config.subjects.map((s) => s.toLowerCase()));
+  }
+
+  #optionsFor(key: VerifyKey): JWTVerifyOptions {
+    let options = this.#joseOptions.get(key);
+    if (options === undefined) {
+      options = {
+        algorithms: [key.alg],
+        issuer: this.#config.appId,
+        audience: this.#config.audience,
+        clockTolerance: this.#config.clockSkewSeconds,
+        requiredClaims: ['exp', 'iss', 'aud'],
+      };
+      this.#joseOptions.set(key, options);
+    }
+    return options;
   }
 
   /** Verified claims, or throws {@link TokenRejectedError} with the reason. */
@@ -63,36 +80,32 @@ export class TokenVerifier {
 
     let payload: unknown;
     try {
-      ({ payload } = await jwtVerify(token, key.key, {
-        algorithms: [key.alg],
-        issuer: this.#config.appId,
-        audience: this.#config.audience,
-        clockTolerance: this.#config.clockSkewSeconds,
-        currentDate: new Date(nowMs),
-        requiredClaims: ['exp', 'iss', 'aud'],
-      }));
+      // Without a clock override jose reads the clock itself (within the same millisecond or so).
+      const joseOptions = this.#optionsFor(key);
+      ({ payload } = await jwtVerify(token, key.key, options.nowMs === undefined ? joseOptions : { ...joseOptions, currentDate: new Date(nowMs) }));
     } catch (error) {
       throw mapJoseError(error);
     }
 
-    const parsed = tokenClaimsSchema.safeParse(payload);
-    if (!parsed.success) reject('invalid_claims', `claim ${parsed.error.issues[0]?.path.join('.') ?? '?'} has the wrong type`);
-    const raw = parsed.data;
+    const badClaim = claimTypeError(payload);
+    if (badClaim !== undefined) reject('invalid_claims', `claim ${badClaim} has the wrong type`);
+    const raw = payload as RawClaims;
     const nowSeconds = nowMs / 1000;
     if (raw.iat !== undefined && raw.iat > nowSeconds + this.#config.clockSkewSeconds) reject('iat_in_future', '"iat" is in the future');
     if (this.#subjects.size > 0) {
       const sub = raw.sub?.toLowerCase();
       if (sub === undefined || (sub !== '*' && !this.#subjects.has(sub))) reject('wrong_sub', '"sub" is not an accepted tenant');
     }
-    if (raw.room === undefined || raw.room === '') reject('room_missing', 'no "room" claim (use "*" for every room)');
-    if (options.room !== undefined && !roomMatches(raw.room, options.room)) reject('room_mismatch', 'the "room" claim does not name this room');
+    const room = raw.room;
+    if (room === undefined || room === '') reject('room_missing', 'no "room" claim (use "*" for every room)');
+    if (options.room !== undefined && !roomMatches(room, options.room)) reject('room_mismatch', 'the "room" claim does not name this room');
     if (options.username !== undefined) {
       const bound = raw.context?.user?.id ?? raw.sub;
       if (bound === undefined || normaliseRoom(bound) !== normaliseRoom(options.username)) {
         reject('username_mismatch', 'the login name is not the token\'s context.user.id (or sub)');
       }
     }
-    return toVerifiedClaims({ ...raw, room: raw.room }, key.kid, key.alg);
+    return toVerifiedClaims(raw, room, key.kid, key.alg);
   }
 }
 

@@ -298,6 +298,12 @@ describe('token service (ops)', () => {
     expect(metrics).toContain('hb_token_rejected_total{reason="bad_signature"} 1');
     const log = lines.join('');
     expect(log).toContain('token rejected: expired');
+    // Request loggers are made on first use (src/request-logger.ts): each line a request writes still
+    // carries its own reqId and the api component; the successful verify wrote no line at all.
+    const requestLines = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['reqId'] !== undefined);
+    expect(requestLines.map((l) => l['msg'])).toEqual(['token issued', 'token rejected: expired', 'token rejected: bad_signature']);
+    expect(new Set(requestLines.map((l) => l['reqId'])).size).toBe(3);
+    expect(requestLines[1]).toMatchObject({ level: 'warn', component: 'api', reason: 'expired', caller: 'prosody' });
     for (const secret of [token, expired, keys.apiKey, keys.issueKey, keys.appSecret, token.split('.')[2] as string]) expect(log).not.toContain(secret);
   });
 
