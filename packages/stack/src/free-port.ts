@@ -1,30 +1,53 @@
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 
 /**
- * Ask the kernel for a free TCP port on `host`: listen on port 0, read the port, close.
+ * A free TCP port on `host`.
  *
  * prosody.md §1.2: Prosody cannot bind port 0 and report what it got, so the port is chosen here and written
- * into its config. There is a small race between this close and Prosody's bind; a lost race shows up as
- * "Failed to open server port" in Prosody's log and `startProsody` reports it as a ProsodyStartError.
+ * into its config, and bound seconds later. Ports are therefore taken BELOW the kernel's ephemeral range
+ * (`net.ipv4.ip_local_port_range`, 32768–60999 on Debian): a port from port 0 lies inside that range, where any
+ * outgoing connection on the machine (a health poll, a browser, another test) may take it as its source port in
+ * the meantime. A lost race still shows up as "Failed to open server port" / EADDRINUSE; the launcher retries.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const [port] = await freePorts(1, host);
   return port as number;
 }
 
+const FIXED_RANGE_LOW = 20_000;
+
+function ephemeralLow(): number {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return low !== undefined && Number.isInteger(low) ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
 /**
- * `count` distinct free ports. All listeners stay open until every port is known, so the kernel cannot hand
- * out the same port twice.
+ * `count` distinct free ports. All listeners stay open until every port is known, so no port is handed out
+ * twice. Random ports in [20000, ephemeral low) when that range is usable, else the kernel's choice (port 0).
  */
 export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
   const servers: Server[] = [];
+  const high = ephemeralLow() - 1;
+  const span = high - FIXED_RANGE_LOW;
   try {
     const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
+    let tries = 0;
+    while (ports.length < count) {
       const server = createServer();
-      servers.push(server);
-      ports.push(await listen(server, host));
+      const wanted = span >= 1_000 && tries < count * 50 ? FIXED_RANGE_LOW + Math.floor(Math.random() * span) : 0;
+      tries++;
+      try {
+        ports.push(await listen(server, host, wanted));
+        servers.push(server);
+      } catch {
+        server.close();
+      }
     }
     return ports;
   } finally {
@@ -32,10 +55,10 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
   }
 }
 
-function listen(server: Server, host: string): Promise<number> {
+function listen(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: 0, host, exclusive: true }, () => {
+    server.listen({ port, host, exclusive: true }, () => {
       const address = server.address();
       if (address === null || typeof address === 'string') {
         reject(new Error(`unexpected listen address ${String(address)}`));

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { MeetingPage } from '@hummingbird/client/page-server';
 import { spawnApp, type AppName, type LogSink, type StackApp } from './apps.js';
-import { StackAppError } from './errors.js';
+import { ProsodyStartError, StackAppError } from './errors.js';
 import { freePort, freePorts, freeUdpTcpPort } from './free-port.js';
 import { luaString, type ProsodyPorts } from './prosody-config.js';
 import { startProsody, type ProsodyHandle, type StartProsodyOptions } from './prosody.js';
@@ -195,9 +195,26 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     await rm(dir, { recursive: true, force: true });
   };
 
+  /**
+   * Ports are chosen before the process that binds them starts, so another process can take one in between; such a
+   * start (EADDRINUSE in the app's log, "in use" from Prosody) is retried on fresh ports, twice at most.
+   */
+  const retryOnPortRace = async <T>(what: string, attempt: () => Promise<T>): Promise<T> => {
+    for (let i = 1; ; i++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        const race =
+          (error instanceof StackAppError && error.logTail.some((line) => line.includes('EADDRINUSE'))) ||
+          (error instanceof ProsodyStartError && /in use|EADDRINUSE/i.test(error.message));
+        if (!race || i >= 3) throw error;
+        log(what, 'a port was taken before it could be bound; retrying on other ports');
+      }
+    }
+  };
+
   try {
-    const ports = await pickPorts(options.standardPorts ?? true);
-    const [tokenHttp, tokenOps, turnOps, focusOps] = await freePorts(4);
+    const [turnOps] = await freePorts(1);
     const turnSecret = randomBytes(24).toString('base64url');
     const envOf = (app: AppName): Record<string, string> => ({ ...options.env?.[app] });
 
@@ -257,8 +274,50 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     }
     const bridgePassword = randomBytes(18).toString('base64url');
     const apiKeys = { prosody: `prosody-${randomBytes(16).toString('hex')}`, backend: `backend-${randomBytes(16).toString('hex')}` };
-    const tokenApiUrl = `http://127.0.0.1:${String(tokenHttp)}`;
     const guestHost = `guest.${domain}`;
+
+    // apps/token: always when auth is 'token' (Prosody asks it), and for minting / TURN credentials over HTTP.
+    const appSecretFile = await secretFile(dir, 'jwt.secret', randomBytes(32).toString('base64url'));
+    const turnSecretFile = await secretFile(dir, 'turn.secret', turnSecret);
+    let tokenHttp = 0;
+    const tokenApp = await retryOnPortRace('token', async () => {
+      const [httpPort, tokenOps] = await freePorts(2);
+      tokenHttp = httpPort ?? 0;
+      return spawnApp({
+      app: 'token',
+      name: 'token',
+      opsUrl: `http://127.0.0.1:${String(tokenOps)}`,
+      log,
+      ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
+      env: envOf('token'),
+      configFile: await configFile(dir, 'token', {
+        ops: { host: '127.0.0.1', port: tokenOps },
+        http: { host: '127.0.0.1', port: tokenHttp },
+        jwt: { appId: 'hummingbird', appSecretRef: `file:${appSecretFile}` },
+        apiKeys: [
+          { id: 'prosody', keyRef: `file:${await secretFile(dir, 'verify-api.key', apiKeys.prosody)}`, scopes: ['verify'] },
+          { id: 'backend', keyRef: `file:${await secretFile(dir, 'backend-api.key', apiKeys.backend)}`, scopes: ['issue', 'turn'] },
+        ],
+        turn: { secretRef: `file:${turnSecretFile}`, host: '127.0.0.1', port: turnPort, tlsPort: turnTlsPort },
+      }, options.apps?.token),
+      });
+    });
+    started.push(tokenApp);
+    const tokenApiUrl = `http://127.0.0.1:${String(tokenHttp)}`;
+    const token: StackToken = {
+      ...tokenApp,
+      apiUrl: tokenApiUrl,
+      async mint(body) {
+        const reply = await fetch(`${tokenApiUrl}/v1/tokens`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${apiKeys.backend}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        const text = await reply.text();
+        if (reply.status !== 200) throw new Error(`minting a token failed: ${String(reply.status)} ${text}`);
+        return (JSON.parse(text) as { token: string }).token;
+      },
+    };
 
     const prosodyExtra: Partial<StartProsodyOptions> = {};
     if (auth === 'token') {
@@ -277,7 +336,10 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
         ].join('\n'),
       });
     }
-    const prosody = await startProsody({
+    let ports: ProsodyPorts = { c2s: 0, component: 0, http: 0 };
+    const prosody = await retryOnPortRace('prosody', async () => {
+      ports = await pickPorts(options.standardPorts ?? true);
+      return startProsody({
       ...options.prosody,
       ...prosodyExtra,
       domain,
@@ -285,46 +347,10 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
       turnSecret,
       turn: { host: '127.0.0.1', port: turnPort, tlsPort: turnTlsPort },
       users: [...(options.prosody?.users ?? []), ['jvb', `auth.${domain}`, bridgePassword]],
+      });
     });
     started.push(prosody);
     const hosts: StackHosts = { ...prosody.hosts, ...(auth === 'token' ? { guest: guestHost } : {}) };
-
-    // apps/token: always when auth is 'token' (Prosody asks it), and for minting / TURN credentials over HTTP.
-    const appSecretFile = await secretFile(dir, 'jwt.secret', randomBytes(32).toString('base64url'));
-    const turnSecretFile = await secretFile(dir, 'turn.secret', turnSecret);
-    const tokenApp = await spawnApp({
-      app: 'token',
-      name: 'token',
-      opsUrl: `http://127.0.0.1:${String(tokenOps)}`,
-      log,
-      ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
-      env: envOf('token'),
-      configFile: await configFile(dir, 'token', {
-        ops: { host: '127.0.0.1', port: tokenOps },
-        http: { host: '127.0.0.1', port: tokenHttp },
-        jwt: { appId: 'hummingbird', appSecretRef: `file:${appSecretFile}` },
-        apiKeys: [
-          { id: 'prosody', keyRef: `file:${await secretFile(dir, 'verify-api.key', apiKeys.prosody)}`, scopes: ['verify'] },
-          { id: 'backend', keyRef: `file:${await secretFile(dir, 'backend-api.key', apiKeys.backend)}`, scopes: ['issue', 'turn'] },
-        ],
-        turn: { secretRef: `file:${turnSecretFile}`, host: '127.0.0.1', port: turnPort, tlsPort: turnTlsPort },
-      }, options.apps?.token),
-    });
-    started.push(tokenApp);
-    const token: StackToken = {
-      ...tokenApp,
-      apiUrl: tokenApiUrl,
-      async mint(body) {
-        const reply = await fetch(`${tokenApiUrl}/v1/tokens`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${apiKeys.backend}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-        const text = await reply.text();
-        if (reply.status !== 200) throw new Error(`minting a token failed: ${String(reply.status)} ${text}`);
-        return (JSON.parse(text) as { token: string }).token;
-      },
-    };
 
     const bridgePasswordFile = await secretFile(dir, 'jvb.password', bridgePassword);
     const bridges: StackBridge[] = [];
@@ -332,8 +358,11 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     const startBridge = async (): Promise<StackBridge> => {
       bridgeCount += 1;
       const id = `bridge-${String(bridgeCount)}`;
-      const [ops, ws] = await freePorts(2);
-      const app = await spawnApp({
+      let ws = 0;
+      const app = await retryOnPortRace(id, async () => {
+      const [ops, wsPort] = await freePorts(2);
+      ws = wsPort ?? 0;
+      return spawnApp({
         app: 'bridge',
         name: id,
         opsUrl: `http://127.0.0.1:${String(ops)}`,
@@ -352,8 +381,9 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
           // A local stack stops in seconds; production keeps JVB's minute of shutting_down (apps/bridge config).
           bridge: { id, shuttingDownDelayMs: 2_000 },
           media: { workers: 1, listenIp: '127.0.0.1', udpPort: 0, tcpPort: 0 },
-          websocket: { host: '127.0.0.1', port: ws },
+          websocket: { host: '127.0.0.1', port: wsPort },
         }, options.apps?.bridge),
+      });
       });
       const bridge: StackBridge = {
         ...app,
@@ -369,7 +399,9 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
 
     let focus: StackApp | undefined;
     if (options.focus ?? true) {
-      focus = await spawnApp({
+      focus = await retryOnPortRace('focus', async () => {
+      const [focusOps] = await freePorts(1);
+      return spawnApp({
         app: 'focus',
         name: 'focus',
         opsUrl: `http://127.0.0.1:${String(focusOps)}`,
@@ -386,6 +418,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
         }, options.apps?.focus),
         // Healthy needs a bridge; a stack started without one is ready once only that is missing.
         ...((options.bridges ?? 1) === 0 ? { ready: (status: number, body: string) => status === 200 || /bridge/i.test(body) } : {}),
+      });
       });
       started.push(focus);
     }
