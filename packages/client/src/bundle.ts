@@ -8,9 +8,14 @@ import { fileURLToPath } from 'node:url';
 const entry = fileURLToPath(new URL('../src/index.ts', import.meta.url));
 
 /** The bundled client as JavaScript source. */
-export async function bundleClient(options: { minify?: boolean } = {}): Promise<string> {
+export function bundleClient(options: { minify?: boolean } = {}): Promise<string> {
+  return bundleForBrowser(entry, options);
+}
+
+/** One browser entry point (TypeScript) and everything it imports, as one IIFE, in memory. */
+export async function bundleForBrowser(entryPoint: string, options: { minify?: boolean } = {}): Promise<string> {
   const result = await build({
-    entryPoints: [entry],
+    entryPoints: [entryPoint],
     bundle: true,
     format: 'iife',
     platform: 'browser',
@@ -21,7 +26,7 @@ export async function bundleClient(options: { minify?: boolean } = {}): Promise<
     logLevel: 'silent',
   });
   const out = result.outputFiles[0];
-  if (!out) throw new Error('esbuild produced no output');
+  if (!out) throw new Error(`esbuild produced no output for ${entryPoint}`);
   return out.text;
 }
 

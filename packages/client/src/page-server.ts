@@ -3,14 +3,13 @@
 // jQuery 3.6.0 for the legacy switch, and `/config.json` with the stack facts the page needs. A fixed set of
 // paths, GET/HEAD only; nothing from the request but its path is read. Node only: no DOM types here, so that
 // @hummingbird/stack can import it.
-import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleClient } from './bundle.js';
+import { bundleClient, bundleForBrowser } from './bundle.js';
 
 /** The stack facts the page joins with (served as /config.json). */
 export interface MeetingPageConfig {
@@ -48,21 +47,8 @@ function packageFile(name: string, file: string): string {
 }
 
 /** The page script: page/app.ts and the client, one IIFE. */
-export async function bundlePage(options: { minify?: boolean } = {}): Promise<string> {
-  const result = await build({
-    entryPoints: [join(PAGE_DIR, 'app.ts')],
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    target: 'chrome120',
-    write: false,
-    minify: options.minify ?? false,
-    sourcemap: 'inline',
-    logLevel: 'silent',
-  });
-  const out = result.outputFiles[0];
-  if (!out) throw new Error('esbuild produced no output for the meeting page');
-  return out.text;
+export function bundlePage(options: { minify?: boolean } = {}): Promise<string> {
+  return bundleForBrowser(join(PAGE_DIR, 'app.ts'), options);
 }
 
 const HOST_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;

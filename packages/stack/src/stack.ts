@@ -284,22 +284,22 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
       const [httpPort, tokenOps] = await freePorts(2);
       tokenHttp = httpPort ?? 0;
       return spawnApp({
-      app: 'token',
-      name: 'token',
-      opsUrl: `http://127.0.0.1:${String(tokenOps)}`,
-      log,
-      ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
-      env: envOf('token'),
-      configFile: await configFile(dir, 'token', {
-        ops: { host: '127.0.0.1', port: tokenOps },
-        http: { host: '127.0.0.1', port: tokenHttp },
-        jwt: { appId: 'hummingbird', appSecretRef: `file:${appSecretFile}` },
-        apiKeys: [
-          { id: 'prosody', keyRef: `file:${await secretFile(dir, 'verify-api.key', apiKeys.prosody)}`, scopes: ['verify'] },
-          { id: 'backend', keyRef: `file:${await secretFile(dir, 'backend-api.key', apiKeys.backend)}`, scopes: ['issue', 'turn'] },
-        ],
-        turn: { secretRef: `file:${turnSecretFile}`, host: '127.0.0.1', port: turnPort, tlsPort: turnTlsPort },
-      }, options.apps?.token),
+        app: 'token',
+        name: 'token',
+        opsUrl: `http://127.0.0.1:${String(tokenOps)}`,
+        log,
+        ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
+        env: envOf('token'),
+        configFile: await configFile(dir, 'token', {
+          ops: { host: '127.0.0.1', port: tokenOps },
+          http: { host: '127.0.0.1', port: tokenHttp },
+          jwt: { appId: 'hummingbird', appSecretRef: `file:${appSecretFile}` },
+          apiKeys: [
+            { id: 'prosody', keyRef: `file:${await secretFile(dir, 'verify-api.key', apiKeys.prosody)}`, scopes: ['verify'] },
+            { id: 'backend', keyRef: `file:${await secretFile(dir, 'backend-api.key', apiKeys.backend)}`, scopes: ['issue', 'turn'] },
+          ],
+          turn: { secretRef: `file:${turnSecretFile}`, host: '127.0.0.1', port: turnPort, tlsPort: turnTlsPort },
+        }, options.apps?.token),
       });
     });
     started.push(tokenApp);
@@ -340,13 +340,13 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     const prosody = await retryOnPortRace('prosody', async () => {
       ports = await pickPorts(options.standardPorts ?? true);
       return startProsody({
-      ...options.prosody,
-      ...prosodyExtra,
-      domain,
-      ports,
-      turnSecret,
-      turn: { host: '127.0.0.1', port: turnPort, tlsPort: turnTlsPort },
-      users: [...(options.prosody?.users ?? []), ['jvb', `auth.${domain}`, bridgePassword]],
+        ...options.prosody,
+        ...prosodyExtra,
+        domain,
+        ports,
+        turnSecret,
+        turn: { host: '127.0.0.1', port: turnPort, tlsPort: turnTlsPort },
+        users: [...(options.prosody?.users ?? []), ['jvb', `auth.${domain}`, bridgePassword]],
       });
     });
     started.push(prosody);
@@ -360,30 +360,30 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
       const id = `bridge-${String(bridgeCount)}`;
       let ws = 0;
       const app = await retryOnPortRace(id, async () => {
-      const [ops, wsPort] = await freePorts(2);
-      ws = wsPort ?? 0;
-      return spawnApp({
-        app: 'bridge',
-        name: id,
-        opsUrl: `http://127.0.0.1:${String(ops)}`,
-        log,
-        ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
-        env: envOf('bridge'),
-        configFile: await configFile(dir, id, {
-          ops: { host: '127.0.0.1', port: ops },
-          xmpp: {
-            service: `xmpp://127.0.0.1:${String(ports.c2s)}`,
-            domain: hosts.auth,
-            username: 'jvb',
-            passwordRef: `file:${bridgePasswordFile}`,
-            breweryJid: `jvbbrewery@${hosts.internal}`,
-          },
-          // A local stack stops in seconds; production keeps JVB's minute of shutting_down (apps/bridge config).
-          bridge: { id, shuttingDownDelayMs: 2_000 },
-          media: { workers: 1, listenIp: '127.0.0.1', udpPort: 0, tcpPort: 0 },
-          websocket: { host: '127.0.0.1', port: wsPort },
-        }, options.apps?.bridge),
-      });
+        const [ops, wsPort] = await freePorts(2);
+        ws = wsPort ?? 0;
+        return spawnApp({
+          app: 'bridge',
+          name: id,
+          opsUrl: `http://127.0.0.1:${String(ops)}`,
+          log,
+          ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
+          env: envOf('bridge'),
+          configFile: await configFile(dir, id, {
+            ops: { host: '127.0.0.1', port: ops },
+            xmpp: {
+              service: `xmpp://127.0.0.1:${String(ports.c2s)}`,
+              domain: hosts.auth,
+              username: 'jvb',
+              passwordRef: `file:${bridgePasswordFile}`,
+              breweryJid: `jvbbrewery@${hosts.internal}`,
+            },
+            // A local stack stops in seconds; production keeps JVB's minute of shutting_down (apps/bridge config).
+            bridge: { id, shuttingDownDelayMs: 2_000 },
+            media: { workers: 1, listenIp: '127.0.0.1', udpPort: 0, tcpPort: 0 },
+            websocket: { host: '127.0.0.1', port: wsPort },
+          }, options.apps?.bridge),
+        });
       });
       const bridge: StackBridge = {
         ...app,
@@ -400,25 +400,25 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     let focus: StackApp | undefined;
     if (options.focus ?? true) {
       focus = await retryOnPortRace('focus', async () => {
-      const [focusOps] = await freePorts(1);
-      return spawnApp({
-        app: 'focus',
-        name: 'focus',
-        opsUrl: `http://127.0.0.1:${String(focusOps)}`,
-        log,
-        ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
-        env: envOf('focus'),
-        configFile: await configFile(dir, 'focus', {
-          ops: { host: '127.0.0.1', port: focusOps },
-          xmpp: {
-            domain,
-            component: { host: '127.0.0.1', port: ports.component, secret: prosody.config.componentSecret },
-          },
-          ...(auth === 'token' ? { auth: { tokenHost: domain } } : {}),
-        }, options.apps?.focus),
-        // Healthy needs a bridge; a stack started without one is ready once only that is missing.
-        ...((options.bridges ?? 1) === 0 ? { ready: (status: number, body: string) => status === 200 || /bridge/i.test(body) } : {}),
-      });
+        const [focusOps] = await freePorts(1);
+        return spawnApp({
+          app: 'focus',
+          name: 'focus',
+          opsUrl: `http://127.0.0.1:${String(focusOps)}`,
+          log,
+          ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
+          env: envOf('focus'),
+          configFile: await configFile(dir, 'focus', {
+            ops: { host: '127.0.0.1', port: focusOps },
+            xmpp: {
+              domain,
+              component: { host: '127.0.0.1', port: ports.component, secret: prosody.config.componentSecret },
+            },
+            ...(auth === 'token' ? { auth: { tokenHost: domain } } : {}),
+          }, options.apps?.focus),
+          // Healthy needs a bridge; a stack started without one is ready once only that is missing.
+          ...((options.bridges ?? 1) === 0 ? { ready: (status: number, body: string) => status === 200 || /bridge/i.test(body) } : {}),
+        });
       });
       started.push(focus);
     }

@@ -1,12 +1,10 @@
 // Driving the Hummingbird test client (@hummingbird/client, packages/client) in headless Chromium: one page server that serves
 // the esbuild bundle, one browser context + page per participant, typed wrappers around page.evaluate.
 
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 import { bundleClient, type ClientState, type HummingbirdGlobal, type JoinOptions, type RemoteSourceState } from '@hummingbird/client';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './page.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, startPageServer } from './page.js';
 import { waitFor } from './wait.js';
 
 export type { ClientState, JoinOptions, RemoteSourceState };
@@ -17,29 +15,7 @@ interface PageWindow {
 
 /** Serves `/` (an empty page that loads the client) and `/hummingbird-client.js` over http://127.0.0.1 (secure context). */
 export async function startClientServer(): Promise<{ url: string; close: () => Promise<void> }> {
-  const script = await bundleClient();
-  const server: Server = createServer((req, res) => {
-    if (req.url === '/hummingbird-client.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(script);
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end('<!doctype html><meta charset="utf-8"><title>hummingbird test client</title><script src="/hummingbird-client.js"></script>');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return startPageServer({ title: 'hummingbird test client', scripts: { '/hummingbird-client.js': await bundleClient() } });
 }
 
 export async function launchBrowser(): Promise<Browser> {

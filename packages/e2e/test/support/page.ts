@@ -208,10 +208,22 @@ export async function pageStats(): Promise<PageStats> {
  * A tiny page server. getUserMedia needs a secure context: about:blank is not one (measured:
  * `isSecureContext === false`, no navigator.mediaDevices), http://127.0.0.1 is.
  */
-export async function startPageServer(): Promise<{ url: string; close: () => Promise<void> }> {
-  const server: Server = createServer((_req, res) => {
+export async function startPageServer(
+  options: { title?: string; scripts?: Readonly<Record<string, string>> } = {},
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const scripts = options.scripts ?? {};
+  const tags = Object.keys(scripts)
+    .map((path) => `<script src="${path}"></script>`)
+    .join('');
+  const server: Server = createServer((req, res) => {
+    const script = req.url !== undefined && Object.hasOwn(scripts, req.url) ? scripts[req.url] : undefined;
+    if (script !== undefined) {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(script);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end('<!doctype html><meta charset="utf-8"><title>hummingbird e2e</title>');
+    res.end(`<!doctype html><meta charset="utf-8"><title>${options.title ?? 'hummingbird e2e'}</title>${tags}`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
