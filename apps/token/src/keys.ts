@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, createSecretKey, webcrypto, type KeyObject } from 'node:crypto';
 import { importPKCS8, importSPKI, type JWK } from 'jose';
 import type { KeyConfig, SigningAlgorithm, TokenConfig } from './config.js';
 import { KeyConfigError, type RejectReason } from './errors.js';
@@ -17,6 +17,11 @@ export interface VerifyKey {
    * (benchmarks.md §2: half the throughput).
    */
   readonly key: webcrypto.CryptoKey;
+  /**
+   * HS256 only: the same secret as a node:crypto KeyObject, for the synchronous signature check
+   * of {@link TokenVerifier} (no thread-pool round trip per token; benchmarks.md §2).
+   */
+  readonly secret: KeyObject | undefined;
   /** Epoch ms after which the key is retired (rotation overlap ends); undefined = no end. */
   readonly notAfter: number | undefined;
   /** SPKI public key of an asymmetric key, published at /<sha256(kid)>.pem and in the JWKS. */
@@ -34,12 +39,12 @@ export function asapKeyName(kid: string): string {
   return createHash('sha256').update(kid, 'utf8').digest('hex');
 }
 
-function hmacKey(secret: string, key: string): Promise<webcrypto.CryptoKey> {
+async function hmacKey(secret: string, key: string): Promise<{ key: webcrypto.CryptoKey; secret: KeyObject }> {
   const bytes = Buffer.from(secret, 'utf8');
   if (bytes.length < MIN_HS256_SECRET_BYTES) {
     throw new KeyConfigError(`${key}: an HS256 secret must be at least ${MIN_HS256_SECRET_BYTES} bytes (RFC 7518 §3.2), this one is ${bytes.length}`);
   }
-  return webcrypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  return { key: await webcrypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']), secret: createSecretKey(bytes) };
 }
 
 interface LoadedKey {
@@ -54,8 +59,8 @@ async function loadKey(config: KeyConfig, index: number, env: Readonly<Record<st
     if (config.secretRef === undefined || config.privateKeyRef !== undefined || config.publicKeyRef !== undefined) {
       throw new KeyConfigError(`${where}: an HS256 key takes secretRef only`);
     }
-    const key = await hmacKey(resolveSecret(config.secretRef, `${where}.secretRef`, env), where);
-    return { verify: { kid: config.kid, alg: 'HS256', key, notAfter, publicKey: undefined }, sign: { kid: config.kid, alg: 'HS256', key } };
+    const { key, secret } = await hmacKey(resolveSecret(config.secretRef, `${where}.secretRef`, env), where);
+    return { verify: { kid: config.kid, alg: 'HS256', key, secret, notAfter, publicKey: undefined }, sign: { kid: config.kid, alg: 'HS256', key } };
   }
   if (config.secretRef !== undefined) throw new KeyConfigError(`${where}: ${config.alg} takes privateKeyRef and/or publicKeyRef, not secretRef`);
   if (config.privateKeyRef === undefined && config.publicKeyRef === undefined) {
@@ -74,7 +79,7 @@ async function loadKey(config: KeyConfig, index: number, env: Readonly<Record<st
     checkKeyType(publicKey, config.alg, where);
     const spki = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const key = await importSPKI(spki, config.alg);
-    return { verify: { kid: config.kid, alg: config.alg, key, notAfter, publicKey }, sign };
+    return { verify: { kid: config.kid, alg: config.alg, key, secret: undefined, notAfter, publicKey }, sign };
   } catch (error) {
     if (error instanceof KeyConfigError) throw error;
     throw new KeyConfigError(`${where}: cannot load the ${config.alg} key: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
@@ -110,8 +115,8 @@ export class KeyStore {
     let appKey: VerifyKey | undefined;
     let appSigning: SigningKey | undefined;
     if (config.appSecretRef !== undefined) {
-      const key = await hmacKey(resolveSecret(config.appSecretRef, 'jwt.appSecretRef', env), 'jwt.appSecretRef');
-      appKey = { kid: undefined, alg: 'HS256', key, notAfter: undefined, publicKey: undefined };
+      const { key, secret } = await hmacKey(resolveSecret(config.appSecretRef, 'jwt.appSecretRef', env), 'jwt.appSecretRef');
+      appKey = { kid: undefined, alg: 'HS256', key, secret, notAfter: undefined, publicKey: undefined };
       appSigning = { kid: undefined, alg: 'HS256', key };
     }
     const loaded: LoadedKey[] = [];

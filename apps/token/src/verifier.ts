@@ -1,4 +1,5 @@
-import { errors as joseErrors, jwtVerify, type JWTVerifyOptions, type ProtectedHeaderParameters } from 'jose';
+import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, UnsecuredJWT, type JWTVerifyOptions, type ProtectedHeaderParameters } from 'jose';
 import type { TokenConfig } from './config.js';
 import { claimTypeError, normaliseRoom, roomMatches, toVerifiedClaims, type RawClaims, type VerifiedClaims } from './claims.js';
 import { TokenRejectedError, type RejectReason } from './errors.js';
@@ -12,6 +13,15 @@ export interface VerifyOptions {
   /** Clock override for tests (epoch ms). */
   nowMs?: number;
 }
+
+/**
+ * How HS256 signatures are checked. `node` (the default): node:crypto's HMAC, synchronously, then
+ * jose's own claim validation. `jose`: jose's `jwtVerify`, which goes through WebCrypto and costs a
+ * thread-pool round trip per token, about 40 µs of a 100 µs request (benchmarks.md §2). Both give
+ * the same answer for every token; `jose` is kept as the reference the differential test compares
+ * against (test/hs256.test.ts).
+ */
+export type Hs256Path = 'node' | 'jose';
 
 // RFC 8725 §3.1/§2.5, RFC 7515 §4.1: headers that would let the token choose its own key, nest a
 // token, compress or change the payload encoding. We never honour them, so we refuse them.
@@ -34,9 +44,12 @@ export class TokenVerifier {
   /** jwtVerify's options per key, built once (the key's one algorithm, issuer, audience, skew). */
   readonly #joseOptions = new WeakMap<VerifyKey, JWTVerifyOptions>();
 
-  constructor(keys: KeyStore, config: TokenConfig['jwt']) {
+  readonly #hs256: Hs256Path;
+
+  constructor(keys: KeyStore, config: TokenConfig['jwt'], options: { hs256?: Hs256Path } = {}) {
     this.#keys = keys;
     this.#config = config;
+    this.#hs256 = options.hs256 ?? 'node';
     this.#subjects = new Set(config.subjects.map((s) => s.toLowerCase()));
   }
 
@@ -82,7 +95,9 @@ export class TokenVerifier {
     try {
       // Without a clock override jose reads the clock itself (within the same millisecond or so).
       const joseOptions = this.#optionsFor(key);
-      ({ payload } = await jwtVerify(token, key.key, options.nowMs === undefined ? joseOptions : { ...joseOptions, currentDate: new Date(nowMs) }));
+      const verifyOptions = options.nowMs === undefined ? joseOptions : { ...joseOptions, currentDate: new Date(nowMs) };
+      if (key.secret !== undefined && this.#hs256 === 'node') payload = verifyHs256(token, key.secret, verifyOptions);
+      else ({ payload } = await jwtVerify(token, key.key, verifyOptions));
     } catch (error) {
       throw mapJoseError(error);
     }
@@ -107,6 +122,28 @@ export class TokenVerifier {
     }
     return toVerifiedClaims(raw, room, key.kid, key.alg);
   }
+}
+
+// What jose's UnsecuredJWT.decode needs in front of a payload whose signature we checked ourselves.
+const NONE_HEADER = Buffer.from('{"alg":"none"}').toString('base64url');
+
+/**
+ * An HS256 token whose header already passed {@link TokenVerifier.verify}'s checks (shape, no
+ * forbidden parameters, `alg` pinned by the key): its HMAC checked with node:crypto in constant
+ * time, then its claims by jose itself — the payload goes, unchanged, through
+ * `UnsecuredJWT.decode`, which runs the same claim validation as `jwtVerify` (exp/nbf with the
+ * skew, iss, aud, required claims, JSON object). The `none` header is built here, never taken from
+ * a token. Throws jose's errors, so {@link mapJoseError} gives the same reasons as the jose path.
+ */
+function verifyHs256(token: string, secret: KeyObject, options: JWTVerifyOptions): unknown {
+  const first = token.indexOf('.');
+  const last = token.lastIndexOf('.');
+  // Lengths of 4k + 1 are not base64url (jose refuses them; Buffer would drop the odd character).
+  if (first % 4 === 1 || (last - first - 1) % 4 === 1 || (token.length - last - 1) % 4 === 1) throw new joseErrors.JWSInvalid('not base64url');
+  const signature = Buffer.from(token.slice(last + 1), 'base64url');
+  const expected = createHmac('sha256', secret).update(token.slice(0, last)).digest();
+  if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) throw new joseErrors.JWSSignatureVerificationFailed();
+  return UnsecuredJWT.decode(`${NONE_HEADER}.${token.slice(first + 1, last)}.`, options).payload;
 }
 
 /**
