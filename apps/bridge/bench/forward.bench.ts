@@ -45,7 +45,7 @@ import { cpuNs, measureCallCosts } from './control-calls.js';
 const env = process.env;
 const SENDERS = Number(env['BENCH_SENDERS'] ?? 4);
 const PPS = Number(env['BENCH_PPS'] ?? 400); // per sender
-const RECEIVER_STEPS = (env['BENCH_N'] ?? '8,32,64,128').split(',').map(Number);
+const RECEIVER_STEPS = (env['BENCH_N'] ?? '8,32,64,128,256,512').split(',').map(Number);
 /** Seconds of traffic per variant and N. */
 const SECONDS = Number(env['BENCH_SECONDS'] ?? 9);
 const SLICE_MS = Number(env['BENCH_SLICE_MS'] ?? 300);
