@@ -24,7 +24,11 @@ describe('a mixed room: two Hummingbird test clients and one legacy lib-jitsi-me
     const [a, b] = await Promise.all(['A', 'B'].map((l) => bed().open(l)));
     if (!a || !b) throw new Error('no pages');
     const legacy = await bed().openLegacy('L');
-    await Promise.all([a.join(bed().joinOptions('Tester A')), b.join(bed().joinOptions('Tester B')), legacy.start(bed().legacyOptions('Legacy L'))]);
+    await Promise.all([
+      a.join(bed().joinOptions('Tester A')),
+      b.join(bed().joinOptions('Tester B')),
+      legacy.start(bed().legacyOptions('Legacy L')),
+    ]);
     const l = await legacy.waitJoined();
     const lid = l.myId;
     if (lid === undefined) throw new Error('the legacy client joined without an endpoint id');
@@ -37,7 +41,8 @@ describe('a mixed room: two Hummingbird test clients and one legacy lib-jitsi-me
     const received = await legacy.waitMediaFrom([a.endpointId, b.endpointId], { timeoutMs: 60_000 });
     console.log(`[e2e] mixed room: legacy receives ${received.map(describeReceived).join(' | ')}`);
     const as = await a.state();
-    recordFirstFrame(import.meta.url, 'mixed room: 2 current + 1 legacy (current clients)', 'hummingbird', joinToFirstFrame(await Promise.all([a.state(), b.state()])));
+    const current = joinToFirstFrame(await Promise.all([a.state(), b.state()]));
+    recordFirstFrame(import.meta.url, 'mixed room: 2 current + 1 legacy (current clients)', 'hummingbird', current);
     // The legacy sender's sources reach the current client under the names the focus gives them (§10.1).
     console.log(`[e2e] mixed room: A sees the legacy sources as ${sourcesOf(as, lid).map((x) => `${x.kind}:${x.name ?? '(no name)'}`).join(', ')}`);
     expect(sourcesOf(as, lid).map((x) => x.name).sort()).toEqual([`${lid}-a0`, `${lid}-v0`]);

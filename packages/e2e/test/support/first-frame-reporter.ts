@@ -50,7 +50,9 @@ export function formatTable(records: readonly FirstFrameRecord[]): string {
     r.file,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 3 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  // The p50 column is right-aligned, the others left-aligned.
+  const pad = (c: string, i: number): string => (i === 3 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0));
+  const line = (cells: readonly string[]): string => cells.map(pad).join('  ').trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -63,7 +65,8 @@ export default class FirstFrameReporter implements Reporter {
     const records = readRecords();
     if (records.length === 0) return;
     mkdirSync(ARTIFACTS, { recursive: true });
-    writeFileSync(FIRST_FRAME_JSON, `${JSON.stringify({ measure: `${JOIN_TO_FIRST_FRAME} (ms, p50 over the participants)`, scenarios: records }, null, 2)}\n`);
+    const summary = { measure: `${JOIN_TO_FIRST_FRAME} (ms, p50 over the participants)`, scenarios: records };
+    writeFileSync(FIRST_FRAME_JSON, `${JSON.stringify(summary, null, 2)}\n`);
     console.log(`\nHummingbird e2e: ${JOIN_TO_FIRST_FRAME} per scenario (ms)\n${formatTable(records)}\n(also in ${FIRST_FRAME_JSON})\n`);
   }
 }

@@ -55,8 +55,15 @@ export class Testbed {
       if (bed.logs.length > MAX_LOG_LINES) bed.logs.splice(0, MAX_LOG_LINES / 5);
     };
     const { auth, bridges, env } = options;
+    const stackOptions: StartStackOptions = {
+      standardPorts: false,
+      logs: options.keepLogs === true ? keep : 'quiet',
+      ...(auth ? { auth } : {}),
+      ...(bridges ? { bridges } : {}),
+      ...(env ? { env } : {}),
+    };
     const started = await Promise.allSettled([
-      startStack({ standardPorts: false, logs: options.keepLogs === true ? keep : 'quiet', ...(auth ? { auth } : {}), ...(bridges ? { bridges } : {}), ...(env ? { env } : {}) }).then((s) => (bed.#stack = s)),
+      startStack(stackOptions).then((s) => (bed.#stack = s)),
       launchChromium().then((b) => (bed.#browser = b)),
       options.client === false ? undefined : startClientServer().then((s) => (bed.#clientServer = s)),
       options.legacy === undefined ? undefined : startLegacyServer(options.legacy).then((s) => (bed.#legacyServer = s)),
