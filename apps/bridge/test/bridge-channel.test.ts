@@ -3,11 +3,11 @@
 // counted and ignored without closing the socket, 1001 on endpoint expiry.
 import type { ProsodyHandle } from '@hummingbird/stack';
 import { NS, parseXmlString, type Colibri2Endpoint } from '@hummingbird/xmpp';
+import { waitFor } from '@hummingbird/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BridgeService } from '../src/index.js';
 import { ChannelClient } from './support/channel.js';
 import { startTestBridge, startTestProsody, TestFocus } from './support/harness.js';
-import { waitFor } from './support/wait.js';
 
 const endpoint = (id: string): Colibri2Endpoint => ({ id, create: true, media: [], transport: {}, sources: [], capabilities: ['source-names'] });
 

@@ -4,15 +4,15 @@
 // without touching the other receiver; the only endpoint with audible audio becomes the dominant speaker and
 // every endpoint is told.
 import type { ProsodyHandle } from '@hummingbird/stack';
-import { chromium, type Browser } from 'playwright-core';
+import { waitFor, type PageServer } from '@hummingbird/test-support';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Conference } from '../src/conference.js';
 import type { BridgeService } from '../src/index.js';
 import { consumerSsrc, setupCall, type Peer } from './support/call.js';
 import { ChannelClient } from './support/channel.js';
 import { startTestBridge, startTestProsody, TestFocus } from './support/harness.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, peerClose, startPageServer, type PeerStats } from './support/page.js';
-import { waitFor } from './support/wait.js';
+import { launchBrowser, peerClose, startPeerPage, type PeerStats } from './support/page.js';
 
 const TIMEOUT = 60_000;
 const SENDER = 'sender01';
@@ -30,7 +30,7 @@ describe('receiver constraints and dominant speaker over colibri-ws', () => {
   let bridge: BridgeService;
   let focus: TestFocus;
   let browser: Browser;
-  let pageServer: Awaited<ReturnType<typeof startPageServer>>;
+  let pageServer: PageServer;
   let peers: Peer[] = [];
   let conf: Conference;
   const channels = new Map<string, ChannelClient>();
@@ -39,8 +39,8 @@ describe('receiver constraints and dominant speaker over colibri-ws', () => {
     prosody = await startTestProsody();
     bridge = await startTestBridge(prosody, { video: { topLayerHeight: 720 } });
     focus = await TestFocus.start(prosody);
-    pageServer = await startPageServer();
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] });
+    pageServer = await startPeerPage();
+    browser = await launchBrowser();
     const call = await setupCall({
       bridge, focus, browser, pageUrl: pageServer.url, meetingId: 'constraints-meeting',
       peers: [

@@ -3,10 +3,10 @@
 // shutdown (§4.9), re-joining the brewery after a lost connection, ops endpoints.
 import type { ProsodyHandle } from '@hummingbird/stack';
 import { COLIBRI2_ERROR_REASONS, colibri2ReasonOf, NS, parseXmlString, type Colibri2Endpoint, type ConferenceModify } from '@hummingbird/xmpp';
+import { waitFor } from '@hummingbird/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BridgeService } from '../src/index.js';
 import { startTestBridge, startTestProsody, TestFocus } from './support/harness.js';
-import { waitFor } from './support/wait.js';
 
 const C2 = NS.COLIBRI2;
 const MEDIA_AUDIO = `<media type="audio"><payload-type xmlns="urn:xmpp:jingle:apps:rtp:1" id="100" name="opus" clockrate="48000" channels="2"/></media>`;

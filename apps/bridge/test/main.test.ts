@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { freePort, startProsody, type ProsodyHandle } from '@hummingbird/stack';
+import { waitFor } from '@hummingbird/test-support';
 import { AUTH, BREWERY, DOMAIN, TestFocus } from './support/harness.js';
-import { waitFor } from './support/wait.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));

@@ -6,17 +6,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProsodyHandle } from '@hummingbird/stack';
+import { waitFor, type PageServer } from '@hummingbird/test-support';
 import { NS, parseXmlString, StanzaError, type Element, type ReceiverConsumers } from '@hummingbird/xmpp';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BridgeService } from '../src/index.js';
 import { Peer } from './support/call.js';
 import { ChannelClient } from './support/channel.js';
 import { startTestBridge, startTestProsody, TestFocus } from './support/harness.js';
 import { mutate, prng } from './support/mutate.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, peerClose, peerStart, startPageServer } from './support/page.js';
+import { launchBrowser, peerClose, peerStart, startPeerPage } from './support/page.js';
 import { parseAnswer } from './support/sdp.js';
-import { waitFor } from './support/wait.js';
 
 const MEETING = 'acceptance-meeting-1';
 const IDS = ['aaaa1111', 'bbbb2222', 'cccc3333'] as const;
@@ -27,7 +27,7 @@ describe('three browsers through the bridge', () => {
   let bridge: BridgeService;
   let focus: TestFocus;
   let browser: Browser;
-  let pageServer: Awaited<ReturnType<typeof startPageServer>>;
+  let pageServer: PageServer;
   const peers: Peer[] = [];
   /** The remote video SSRCs each peer decodes, filled by the first test. */
   const remoteVideo = new Map<string, number[]>();
@@ -36,8 +36,8 @@ describe('three browsers through the bridge', () => {
     prosody = await startTestProsody();
     bridge = await startTestBridge(prosody);
     focus = await TestFocus.start(prosody);
-    pageServer = await startPageServer();
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] });
+    pageServer = await startPeerPage();
+    browser = await launchBrowser();
   }, TIMEOUT);
 
   afterAll(async () => {

@@ -4,10 +4,10 @@
 // the same ports, and stays healthy for new conferences.
 import type { ProsodyHandle } from '@hummingbird/stack';
 import { colibri2ReasonOf, NS, parseXmlString, type Colibri2Endpoint } from '@hummingbird/xmpp';
+import { waitFor } from '@hummingbird/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BridgeService } from '../src/index.js';
 import { startTestBridge, startTestProsody, TestFocus } from './support/harness.js';
-import { waitFor } from './support/wait.js';
 
 const endpoint = (id: string): Colibri2Endpoint => ({ id, create: true, media: [], transport: {}, sources: [], capabilities: ['source-names'] });
 

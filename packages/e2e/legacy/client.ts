@@ -1,8 +1,8 @@
 // The Node side of one lib-jitsi-meet participant: its own browser context (profile) and page on the
-// harness page server, driven through legacy/page.ts. Every wait is bounded (test/support/wait.ts).
+// harness page server, driven through legacy/page.ts. Every wait is bounded (waitFor of @hummingbird/test-support).
 
+import { waitFor, type WaitOptions } from '@hummingbird/test-support';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { waitFor, type WaitOptions } from '../test/support/wait.ts';
 import { ljmPageLeave, ljmPageSelectParticipants, ljmPageShareScreen, ljmPageSnapshot, ljmPageStart, ljmPageStats } from './page.ts';
 import type { LjmScreenShare, LjmSnapshot, LjmStartOptions, LjmStats } from './types.ts';
 

@@ -4,15 +4,14 @@
 // unauthenticated 487 and never connects (0 of 18 in the spec's measurements); the patched worker
 // (variant B, "accept") must connect every time and stay connected through re-offers.
 
+import { launchChromium, startPageServer, WaitTimeoutError, type PageServer } from '@hummingbird/test-support';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
 import { startBridge, type TestBridge } from './support/bridge.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, startPageServer } from './support/page.js';
 import type { PageStats } from './support/page.js';
 import { runIceScenario, type RunResult } from './support/scenario.js';
 import type { MidMode } from './support/sdp.js';
-import { WaitTimeoutError } from './support/wait.js';
 
 const RUNS = 5;
 /** Bound on every single wait inside a run, so a failure is an assertion, never a hang. */
@@ -21,13 +20,13 @@ const WAIT_MS = 20_000;
 let bridge: TestBridge | undefined;
 let browser: Browser | undefined;
 let context: BrowserContext | undefined;
-let pageServer: { url: string; close: () => Promise<void> } | undefined;
+let pageServer: PageServer | undefined;
 
 beforeAll(async () => {
   bridge = await startBridge();
-  pageServer = await startPageServer();
+  pageServer = await startPageServer({ title: 'hummingbird e2e' });
   // Never a downloaded browser: Debian's Chromium (§9.2).
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] });
+  browser = await launchChromium();
   context = await browser.newContext();
 });
 

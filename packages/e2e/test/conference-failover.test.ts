@@ -4,14 +4,13 @@
 //   2. A fresh bridge joins; SIGSTOP the bridge now hosting the conference (a hung bridge keeps its XMPP and TCP
 //      connections) → the focus detects it within its configured timeout (brewery presence timeout, passed
 //      through env) and moves the participants, who receive media again.
-import { startStack, type Stack, type StackBridge } from '@hummingbird/stack';
-import type { Browser } from 'playwright-core';
+import type { StackBridge } from '@hummingbird/stack';
+import { waitFor } from '@hummingbird/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  Participant, describeState, launchBrowser, receivesFrom, startClientServer, waitAllReceive, type ClientState, type JoinOptions,
-} from './support/client-page.js';
-import { waitFor } from './support/wait.js';
+import { describeState, joinToFirstFrame, receivesFrom, waitAllReceive, type ClientState, type Participant } from './support/client-page.js';
+import { recordFirstFrame } from './support/first-frame.js';
+import { useTestbed } from './support/testbed.js';
 
 /** Bridges publish brewery stats every second; the focus fails a bridge silent for 5 s (a hung one). */
 const STATS_INTERVAL_MS = 1_000;
@@ -43,48 +42,32 @@ async function hostOf(bridges: readonly StackBridge[]): Promise<StackBridge> {
 }
 
 describe('bridge failover with the Hummingbird test client (two bridges)', () => {
-  let stack: Stack;
-  let browser: Browser;
-  let server: { url: string; close: () => Promise<void> };
-  const logs: string[] = [];
+  const bed = useTestbed({
+    room: 'failover',
+    bridges: 2,
+    keepLogs: true,
+    env: {
+      focus: {
+        HB_FOCUS_BRIDGE__PRESENCE_TIMEOUT_MS: String(PRESENCE_TIMEOUT_MS),
+        HB_FOCUS_BRIDGE__COLIBRI_TIMEOUT_MS: String(COLIBRI_TIMEOUT_MS),
+      },
+      bridge: { HB_BRIDGE_BRIDGE__STATS_INTERVAL_MS: String(STATS_INTERVAL_MS) },
+    },
+  });
   const parts: Participant[] = [];
   const stopped: StackBridge[] = [];
   const killed: StackBridge[] = [];
-  const room = `failover-${Date.now().toString(36)}`;
 
   beforeAll(async () => {
-    [stack, browser, server] = await Promise.all([
-      startStack({
-        standardPorts: false,
-        bridges: 2,
-        logs: (app, line) => logs.push(`[${app}] ${line}`),
-        env: {
-          focus: {
-            HB_FOCUS_BRIDGE__PRESENCE_TIMEOUT_MS: String(PRESENCE_TIMEOUT_MS),
-            HB_FOCUS_BRIDGE__COLIBRI_TIMEOUT_MS: String(COLIBRI_TIMEOUT_MS),
-          },
-          bridge: { HB_BRIDGE_BRIDGE__STATS_INTERVAL_MS: String(STATS_INTERVAL_MS) },
-        },
-      }),
-      launchBrowser(),
-      startClientServer(),
-    ]);
-    const options = (name: string): JoinOptions => ({
-      websocketUrl: stack.urls.websocket, domain: stack.hosts.domain, muc: stack.hosts.conference, focus: stack.hosts.focus, room, displayName: name,
-    });
-    const three = await Promise.all(['A', 'B', 'C'].map((l) => Participant.open(browser, server.url, l)));
-    parts.push(...three);
-    await Promise.all(three.map((p) => p.join(options(`Tester ${p.label}`))));
-    await waitAllReceive(three, 60_000);
+    parts.push(...(await Promise.all(['A', 'B', 'C'].map((l) => bed().join(l)))));
+    const states = await waitAllReceive(parts, 60_000);
+    recordFirstFrame(import.meta.url, 'failover: 3 participants before the bridge dies', 'hummingbird', joinToFirstFrame(states));
   }, 240_000);
 
-  afterAll(async () => {
+  // Registered after the test bed's hooks, so it runs before the bed closes: a stopped bridge cannot stop.
+  afterAll(() => {
     for (const b of stopped) b.kill('SIGCONT');
-    for (const p of parts) await p.close();
-    await browser?.close().catch(() => undefined);
-    await server?.close();
-    await stack?.stop();
-  }, 60_000);
+  });
 
   /** Waits until every participant runs a session newer than `before` and receives from the others again. */
   async function recovered(before: readonly ClientState[], timeoutMs: number): Promise<ClientState[]> {
@@ -99,12 +82,13 @@ describe('bridge failover with the Hummingbird test client (two bridges)', () =>
         { timeoutMs, intervalMs: 200, describe: (ss) => ss.map(describeState).join('\n') },
       );
     } catch (e) {
-      console.log(logs.filter((l) => l.startsWith('[focus]')).slice(-40).join('\n'));
+      console.log(bed().logs.filter((l) => l.startsWith('[focus]')).slice(-40).join('\n'));
       throw e;
     }
   }
 
   it('SIGKILL of the hosting bridge: every participant re-invited and receiving media again within 5 s', async () => {
+    const { stack } = bed();
     const host = await hostOf(stack.bridges);
     const before = await Promise.all(parts.map((p) => p.state()));
     const killedAt = Date.now();
@@ -123,6 +107,7 @@ describe('bridge failover with the Hummingbird test client (two bridges)', () =>
   }, 120_000);
 
   it('SIGSTOP of the hosting bridge: detected and failed over within the configured timeout', async () => {
+    const { stack } = bed();
     await stack.startBridge();
     const host = await hostOf(stack.bridges.filter((b) => !killed.includes(b)));
     // Let the new bridge be seen in the brewery before the host hangs.

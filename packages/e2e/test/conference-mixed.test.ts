@@ -2,14 +2,14 @@
 // (current lib-jitsi-meet protocol: source names, SIM simulcast, JSON sources) and one real legacy lib-jitsi-meet
 // (npm @lyno/lib-jitsi-meet 2.6726.2, ~2021: no source names, spec/jitsi-client-protocol.md §10) in one conference
 // through the whole stack. Every client receives the other two's audio (packets) and video (decoded frames).
-import { startStack, type Stack } from '@hummingbird/stack';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@hummingbird/test-support';
+import { describe, expect, it } from 'vitest';
 
-import { LegacyClient, describeReceived } from '../legacy/client.ts';
-import { lynoBundle, startPageServer, type PageServer } from '../legacy/server.ts';
-import { Participant, describeState, launchBrowser, sourcesOf, startClientServer, type ClientState, type JoinOptions } from './support/client-page.js';
-import { waitFor } from './support/wait.js';
+import { describeReceived } from '../legacy/client.ts';
+import { lynoBundle } from '../legacy/server.ts';
+import { describeState, joinToFirstFrame, sourcesOf, type ClientState } from './support/client-page.js';
+import { recordFirstFrame } from './support/first-frame.js';
+import { useTestbed } from './support/testbed.js';
 
 /** Audio packets and decoded video from `owner`, whatever the source names (legacy senders have none of their own). */
 function hears(s: ClientState, owner: string): boolean {
@@ -18,47 +18,16 @@ function hears(s: ClientState, owner: string): boolean {
 }
 
 describe('a mixed room: two Hummingbird test clients and one legacy lib-jitsi-meet', () => {
-  let stack: Stack;
-  let browser: Browser;
-  let server: { url: string; close: () => Promise<void> };
-  let legacyServer: PageServer;
-  const parts: Participant[] = [];
-  let legacy: LegacyClient | undefined;
-  const room = `mixed-${Date.now().toString(36)}`;
-
-  beforeAll(async () => {
-    [stack, browser, server, legacyServer] = await Promise.all([
-      startStack({ standardPorts: false, logs: 'quiet' }),
-      launchBrowser(),
-      startClientServer(),
-      startPageServer(lynoBundle()),
-    ]);
-  }, 180_000);
-
-  afterAll(async () => {
-    for (const p of parts) await p.close();
-    await legacy?.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await Promise.allSettled([server?.close(), legacyServer?.close()]);
-    await stack?.stop();
-  }, 60_000);
+  const bed = useTestbed({ room: 'mixed', legacy: lynoBundle() });
 
   it('each of the three receives the other two\'s audio and video', async () => {
-    const options = (name: string): JoinOptions => ({
-      websocketUrl: stack.urls.websocket, domain: stack.hosts.domain, muc: stack.hosts.conference, focus: stack.hosts.focus, room, displayName: name,
-    });
-    const [a, b] = await Promise.all(['A', 'B'].map((l) => Participant.open(browser, server.url, l)));
+    const [a, b] = await Promise.all(['A', 'B'].map((l) => bed().open(l)));
     if (!a || !b) throw new Error('no pages');
-    parts.push(a, b);
-    legacy = await LegacyClient.open(browser, legacyServer.url, 'L');
+    const legacy = await bed().openLegacy('L');
     await Promise.all([
-      a.join(options('Tester A')),
-      b.join(options('Tester B')),
-      legacy.start({
-        serviceUrl: stack.urls.websocket,
-        hosts: { domain: stack.hosts.domain, muc: stack.hosts.conference, focus: stack.hosts.focus },
-        room, token: null, displayName: 'Legacy L', disableFocus: false, resolution: 180, ssrcRewriting: false, statsIntervalMs: 100,
-      }),
+      a.join(bed().joinOptions('Tester A')),
+      b.join(bed().joinOptions('Tester B')),
+      legacy.start(bed().legacyOptions('Legacy L')),
     ]);
     const l = await legacy.waitJoined();
     const lid = l.myId;
@@ -72,6 +41,8 @@ describe('a mixed room: two Hummingbird test clients and one legacy lib-jitsi-me
     const received = await legacy.waitMediaFrom([a.endpointId, b.endpointId], { timeoutMs: 60_000 });
     console.log(`[e2e] mixed room: legacy receives ${received.map(describeReceived).join(' | ')}`);
     const as = await a.state();
+    const current = joinToFirstFrame(await Promise.all([a.state(), b.state()]));
+    recordFirstFrame(import.meta.url, 'mixed room: 2 current + 1 legacy (current clients)', 'hummingbird', current);
     // The legacy sender's sources reach the current client under the names the focus gives them (§10.1).
     console.log(`[e2e] mixed room: A sees the legacy sources as ${sourcesOf(as, lid).map((x) => `${x.kind}:${x.name ?? '(no name)'}`).join(', ')}`);
     expect(sourcesOf(as, lid).map((x) => x.name).sort()).toEqual([`${lid}-a0`, `${lid}-v0`]);

@@ -6,17 +6,16 @@
 //   3. a screen share (second video source, videoType desktop) from one reaches the others;
 //   4. the last leaving ends the conference: the bridge's /colibri/stats conferences go back to 0.
 // Each prints join → first decoded remote frame (p50 over the participants that joined in it).
-import { startStack, type Stack } from '@hummingbird/stack';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseXml, type El } from '@hummingbird/client';
+import { p50, waitFor } from '@hummingbird/test-support';
+import { describe, expect, it } from 'vitest';
 
 import {
-  Participant, describeState, joinToFirstFrame, launchBrowser, p50, receivesFrom, sourcesOf, startClientServer, waitAllReceive,
-  type ClientState, type JoinOptions,
+  describeState, joinToFirstFrame, receivesFrom, sourcesOf, waitAllReceive, type ClientState, type JoinOptions, type Participant,
 } from './support/client-page.js';
-import { parseXml, type El } from '@hummingbird/client';
+import { recordFirstFrame } from './support/first-frame.js';
+import { useTestbed } from './support/testbed.js';
 import { shape, tracedOut } from './support/trace-shape.js';
-import { waitFor } from './support/wait.js';
 
 const MEDIA_TIMEOUT_MS = 60_000;
 
@@ -32,46 +31,20 @@ async function bridgeStats(opsUrl: string): Promise<BridgeStats> {
 
 function report(scenario: string, ms: readonly number[]): void {
   expect(ms.every((m) => Number.isFinite(m) && m > 0), `${scenario}: every participant has a first-frame time`).toBe(true);
+  recordFirstFrame(import.meta.url, scenario, 'hummingbird', ms);
   console.log(`[e2e] ${scenario}: join → first decoded remote frame p50 ${Math.round(p50(ms))} ms (per participant: ${ms.map((m) => Math.round(m)).join(', ')})`);
 }
 
 describe('conference with the Hummingbird test client (one bridge)', () => {
-  let stack: Stack;
-  let browser: Browser;
-  let server: { url: string; close: () => Promise<void> };
-  const logs: string[] = [];
+  const bed = useTestbed({ room: 'e2e', keepLogs: true });
+  /** Who is in the room now. */
   const parts: Participant[] = [];
-  const room = `e2e-${Date.now().toString(36)}`;
 
-  const options = (name: string, extra: Partial<JoinOptions> = {}): JoinOptions => ({
-    websocketUrl: stack.urls.websocket,
-    domain: stack.hosts.domain,
-    muc: stack.hosts.conference,
-    focus: stack.hosts.focus,
-    room,
-    displayName: name,
-    receiverMaxHeight: 720,
-    ...extra,
-  });
-
-  beforeAll(async () => {
-    [stack, browser, server] = await Promise.all([
-      startStack({ standardPorts: false, logs: (app, line) => logs.push(`[${app}] ${line}`) }),
-      launchBrowser(),
-      startClientServer(),
-    ]);
-  }, 180_000);
-
-  afterAll(async () => {
-    for (const p of parts) await p.close();
-    await browser?.close().catch(() => undefined);
-    await server?.close();
-    await stack?.stop();
-  }, 60_000);
+  const options = (name: string, extra: Partial<JoinOptions> = {}): JoinOptions => bed().joinOptions(name, { receiverMaxHeight: 720, ...extra });
 
   const dump = async (): Promise<string> => {
     const states = await Promise.all(parts.map((p) => p.state().then(describeState).catch((e: Error) => `${p.label}: ${e.message}`)));
-    return `${states.join('\n')}\n--- last stack log lines ---\n${logs.slice(-60).join('\n')}`;
+    return `${states.join('\n')}\n--- last stack log lines ---\n${bed().logTail(60)}`;
   };
 
   // A speaks like current ljm (JSON sources); B does not advertise json-encoded-sources, so the focus must send it
@@ -84,7 +57,7 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
   };
 
   it('three clients join one room and each receives the other two\'s audio and video', async () => {
-    const three = await Promise.all(['A', 'B', 'C'].map((l) => Participant.open(browser, server.url, l)));
+    const three = await Promise.all(['A', 'B', 'C'].map((l) => bed().open(l)));
     parts.push(...three);
     await Promise.all(three.map((p) => p.join(options(`Tester ${p.label}`, variants[p.label]))));
     let states: ClientState[];
@@ -117,7 +90,7 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
     expect(a?.sourceEncodings.json).toBeGreaterThan(0);
     expect(b?.sourceEncodings.json).toBe(0);
     expect(b?.sourceEncodings.xml).toBeGreaterThan(0);
-    report('3 participants', joinToFirstFrame(states));
+    report('conference: 3 participants', joinToFirstFrame(states));
 
     // A sent the same shapes as the real lib-jitsi-meet (fixtures): conference IQ, join presence, disco#info answer,
     // session-accept, and the colibri-ws messages on open.
@@ -141,7 +114,7 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
   }, 240_000);
 
   it('a fourth joins (the others decode it) and leaves (the others drop its sources)', async () => {
-    const d = await Participant.open(browser, server.url, 'D');
+    const d = await bed().open('D');
     parts.push(d);
     await d.join(options('Tester D'));
     const four = [...parts];
@@ -152,7 +125,7 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
       console.log(await dump());
       throw e;
     }
-    report('4th participant', joinToFirstFrame(states.slice(3)));
+    report('conference: a 4th joins', joinToFirstFrame(states.slice(3)));
     await d.leave();
     const others = four.slice(0, 3);
     try {
@@ -194,13 +167,16 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
       console.log(await dump());
       throw e;
     }
-    console.log(`[e2e] screen share: start → decoded by both others within ${Date.now() - sharedAt} ms (100 ms polling)`);
+    const shareMs = Date.now() - sharedAt;
+    console.log(`[e2e] screen share: start → decoded by both others within ${shareMs} ms (100 ms polling)`);
+    recordFirstFrame(import.meta.url, 'screen share from A to B and C', 'hummingbird', [shareMs], 'share start → decoded by all others');
     // The camera keeps flowing next to it.
     const states = await Promise.all(rest.map((p) => p.state()));
     expect(states.every((s) => receivesFrom(s, [a.endpointId]))).toBe(true);
   }, 180_000);
 
   it('the last leaving ends the conference and frees the bridge\'s router', async () => {
+    const { stack, room } = bed();
     const bridge = stack.bridges[0];
     if (!bridge) throw new Error('no bridge');
     expect((await bridgeStats(bridge.opsUrl)).conferences).toBe(1);
@@ -216,7 +192,7 @@ describe('conference with the Hummingbird test client (one bridge)', () => {
       await waitFor('the bridge to free the conference', () => bridgeStats(bridge.opsUrl), (s) => s.conferences === 0, { timeoutMs: 60_000, intervalMs: 500 });
       await waitFor('the focus to end the conference', focusConference, (status) => status === 404, { timeoutMs: 30_000, intervalMs: 500 });
     } catch (e) {
-      console.log(logs.slice(-60).join('\n'));
+      console.log(bed().logTail(60));
       throw e;
     }
   }, 120_000);

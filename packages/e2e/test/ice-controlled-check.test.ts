@@ -4,6 +4,7 @@
 // MESSAGE-INTEGRITY, which Chrome discards.
 
 import { createSocket, type Socket } from 'node:dgram';
+import { waitFor } from '@hummingbird/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { types } from 'mediasoup';
 
@@ -20,7 +21,6 @@ import {
   verifyMessageIntegrity,
   type StunMessage,
 } from './support/stun.js';
-import { waitFor } from './support/wait.js';
 
 let bridge: TestBridge | undefined;
 let socket: Socket | undefined;

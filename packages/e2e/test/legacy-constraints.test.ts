@@ -4,51 +4,18 @@
 // higher simulcast layer of A than the 180-row thumbnail it gets by default. Two clients with 720p fake cameras
 // (3 simulcast layers: 180/360/720 rows) through the whole stack.
 
-import { startStack, type Stack } from '@hummingbird/stack';
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeReceived, LegacyClient } from '../legacy/client.ts';
-import { lynoBundle, startPageServer, type PageServer } from '../legacy/server.ts';
-import type { LjmStartOptions } from '../legacy/types.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './support/page.ts';
-import { waitFor } from './support/wait.ts';
+import { waitFor } from '@hummingbird/test-support';
+import { describe, expect, it } from 'vitest';
+import { describeReceived } from '../legacy/client.ts';
+import { lynoBundle } from '../legacy/server.ts';
+import { useTestbed } from './support/testbed.ts';
 
 describe('@lyno/lib-jitsi-meet stage view (endpoint-keyed receiver constraints)', { timeout: 180_000 }, () => {
-  let stack: Stack;
-  let browser: Browser;
-  let server: PageServer;
-  const clients: LegacyClient[] = [];
-  const logs: string[] = [];
-  const room = `stage${Math.random().toString(36).slice(2, 8)}`;
-
-  beforeAll(async () => {
-    [stack, browser, server] = await Promise.all([
-      startStack({ standardPorts: false, logs: (app, line) => void (logs.length < 5_000 && logs.push(`[${app}] ${line}`)) }),
-      chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] }),
-      startPageServer(lynoBundle()),
-    ]);
-  }, 150_000);
-
-  afterAll(async () => {
-    await Promise.allSettled(clients.map((c) => c.close()));
-    await Promise.allSettled([browser?.close(), server?.close()]);
-    await stack?.stop();
-  }, 60_000);
+  const bed = useTestbed({ room: 'stage', legacy: lynoBundle(), client: false, keepLogs: true });
 
   it('B decodes A above the thumbnail height once A is on stage', async () => {
-    const options = (name: string): LjmStartOptions => ({
-      serviceUrl: stack.urls.websocket,
-      hosts: { domain: stack.hosts.domain, muc: stack.hosts.conference, focus: stack.hosts.focus },
-      room,
-      token: null,
-      displayName: name,
-      disableFocus: false,
-      resolution: 720,
-      ssrcRewriting: false,
-      statsIntervalMs: 200,
-    });
-    const [a, b] = await Promise.all([LegacyClient.open(browser, server.url, 'A'), LegacyClient.open(browser, server.url, 'B')]);
-    clients.push(a, b);
+    const options = (name: string) => bed().legacyOptions(name, { resolution: 720, statsIntervalMs: 200 });
+    const [a, b] = await Promise.all([bed().openLegacy('A'), bed().openLegacy('B')]);
     await Promise.all([a.start(options('A')), b.start(options('B'))]);
     const [sa] = await Promise.all([a.waitJoined(), b.waitJoined()]);
     const aId = sa.myId ?? '';
@@ -64,7 +31,7 @@ describe('@lyno/lib-jitsi-meet stage view (endpoint-keyed receiver constraints)'
       const [r] = await b.waitMediaFrom([aId]);
       console.log(`[legacy] stage view: A at ${String(before)} rows as a thumbnail, ${String(staged)} on stage (${r === undefined ? '-' : describeReceived(r)})`);
     } catch (error) {
-      console.log(logs.filter((l) => /"level":"(warn|error)"/.test(l)).slice(-30).join('\n'));
+      console.log(bed().logs.filter((l) => /"level":"(warn|error)"/.test(l)).slice(-30).join('\n'));
       throw error;
     }
   });

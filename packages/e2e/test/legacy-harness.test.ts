@@ -4,13 +4,12 @@
 // runs the LJM_BUNDLE variant when a bundle path is given (jitsi-client-protocol.md §9.1).
 
 import { startProsody, type ProsodyHandle } from '@hummingbird/stack';
-import { chromium, type Browser } from 'playwright-core';
+import { launchChromium, waitFor } from '@hummingbird/test-support';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LegacyClient } from '../legacy/client.ts';
 import { LjmBundleError, lynoBundle, startPageServer, upstreamBundle, type LjmBundle, type PageServer } from '../legacy/server.ts';
 import type { LjmStartOptions } from '../legacy/types.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './support/page.ts';
-import { waitFor } from './support/wait.ts';
 
 const upstream = upstreamBundle();
 const variants: { bundle: LjmBundle | undefined; name: string }[] = [
@@ -57,7 +56,7 @@ for (const variant of variants) {
       if (variant.bundle === undefined) return;
       [prosody, browser, server] = await Promise.all([
         startProsody({ domain: 'meet.localhost' }),
-        chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] }),
+        launchChromium(),
         startPageServer(variant.bundle),
       ]);
     }, 60_000);

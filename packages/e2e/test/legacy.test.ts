@@ -12,14 +12,13 @@
 // Each scenario prints join → first decoded remote frame (ms) per client and the p50.
 
 import { writeFile } from 'node:fs/promises';
-import { startStack, type Stack } from '@hummingbird/stack';
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeReceived, describeStats, LegacyClient, type ReceivedFrom } from '../legacy/client.ts';
-import { lynoBundle, startPageServer, upstreamBundle, type LjmBundle, type PageServer } from '../legacy/server.ts';
-import type { LjmSnapshot, LjmStartOptions } from '../legacy/types.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './support/page.ts';
-import { waitFor } from './support/wait.ts';
+import { p50, waitFor } from '@hummingbird/test-support';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeReceived, describeStats, type LegacyClient, type ReceivedFrom } from '../legacy/client.ts';
+import { lynoBundle, upstreamBundle, type LjmBundle } from '../legacy/server.ts';
+import type { LjmSnapshot } from '../legacy/types.ts';
+import { recordFirstFrame } from './support/first-frame.ts';
+import { useTestbed } from './support/testbed.ts';
 
 const variants: { name: string; bundle: LjmBundle | undefined; ssrcRewriting: boolean }[] = [
   { name: '@lyno/lib-jitsi-meet 2.6726.2', bundle: lynoBundle(), ssrcRewriting: false },
@@ -27,13 +26,6 @@ const variants: { name: string; bundle: LjmBundle | undefined; ssrcRewriting: bo
 ];
 
 const MEDIA_TIMEOUT_MS = 60_000;
-
-function p50(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
 
 /** join → first decoded frame of any remote video, and of the last remote video to decode (page clock). */
 function frameTimes(s: LjmSnapshot): { first: number; all: number } | undefined {
@@ -43,10 +35,11 @@ function frameTimes(s: LjmSnapshot): { first: number; all: number } | undefined 
   return { first: Math.min(...at) - s.joinedAt, all: Math.max(...at) - s.joinedAt };
 }
 
-function report(scenario: string, snapshots: readonly { label: string; s: LjmSnapshot }[]): void {
+function report(variant: string, scenario: string, snapshots: readonly { label: string; s: LjmSnapshot }[]): void {
   const rows = snapshots.map(({ label, s }) => ({ label, t: frameTimes(s) }));
   const firsts = rows.flatMap((r) => (r.t === undefined ? [] : [r.t.first]));
   const alls = rows.flatMap((r) => (r.t === undefined ? [] : [r.t.all]));
+  recordFirstFrame(import.meta.url, `${variant}: ${scenario}`, 'legacy', rows.map((r) => r.t?.first ?? Number.NaN));
   console.log(
     `[legacy] ${scenario}: join → first decoded remote frame ms: ${rows.map((r) => `${r.label}=${r.t === undefined ? '-' : String(r.t.first)}`).join(' ')}` +
       ` | p50 ${String(p50(firsts))} ms; all remote videos decoding p50 ${String(p50(alls))} ms`,
@@ -60,66 +53,31 @@ async function json(url: string): Promise<Record<string, unknown>> {
 
 for (const variant of variants) {
   describe.skipIf(variant.bundle === undefined)(`${variant.name} through the Hummingbird stack`, { timeout: 180_000 }, () => {
-    let stack: Stack;
-    let browser: Browser;
-    let server: PageServer;
-    const logs: string[] = [];
-    const clients: LegacyClient[] = [];
-    const room = `legacy${Math.random().toString(36).slice(2, 8)}`;
+    const bed = useTestbed({ room: 'legacy', legacy: variant.bundle, client: false, keepLogs: true });
     /** The three that stay (A, B, C), once joined: their endpoint ids. */
     const ids = new Map<LegacyClient, string>();
-
-    const options = (name: string): LjmStartOptions => ({
-      serviceUrl: stack.urls.websocket,
-      hosts: { domain: stack.hosts.domain, muc: stack.hosts.conference, focus: stack.hosts.focus },
-      room,
-      token: null,
-      displayName: name,
-      disableFocus: false,
-      resolution: 180,
-      ssrcRewriting: variant.ssrcRewriting,
-      statsIntervalMs: 100,
-    });
 
     /** The apps' warnings and errors, and the focus's last lines: printed when a scenario fails. */
     const logTail = (): string =>
       [
-        ...logs.filter((l) => /"level":"(warn|error|fatal)"/.test(l)).slice(-60),
-        ...(stack?.focus?.logTail(40) ?? []).map((l) => `[focus] ${l}`),
+        ...bed().logs.filter((l) => /"level":"(warn|error|fatal)"/.test(l)).slice(-60),
+        ...(bed().stack.focus?.logTail(40) ?? []).map((l) => `[focus] ${l}`),
       ].join('\n');
 
     const join = async (label: string): Promise<{ client: LegacyClient; id: string }> => {
-      const client = await LegacyClient.open(browser, server.url, label);
-      clients.push(client);
-      await client.start(options(label));
+      const client = await bed().openLegacy(label);
+      await client.start(bed().legacyOptions(label, { ssrcRewriting: variant.ssrcRewriting }));
       const s = await client.waitJoined();
       if (s.myId === undefined) throw new Error(`${label} joined without an endpoint id`);
       return { client, id: s.myId };
     };
 
-    beforeAll(async () => {
-      if (variant.bundle === undefined) return;
-      [stack, browser, server] = await Promise.all([
-        startStack({
-          standardPorts: false,
-          logs: (app, line) => {
-            logs.push(`[${app}] ${line}`);
-            if (logs.length > 5_000) logs.splice(0, 1_000);
-          },
-        }),
-        chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] }),
-        startPageServer(variant.bundle),
-      ]);
-    }, 150_000);
-
+    // Registered after the test bed's hooks, so it runs while the stack's log lines are still there.
     afterAll(async () => {
       // HB_E2E_LEGACY_LOG=<file>: every app log line of the run, for post-mortems.
       const logFile = process.env['HB_E2E_LEGACY_LOG'];
-      if (logFile !== undefined && logFile !== '') await writeFile(logFile, `${logs.join('\n')}\n`);
-      await Promise.allSettled(clients.map((c) => c.close()));
-      await Promise.allSettled([browser?.close(), server?.close()]);
-      await stack?.stop();
-    }, 60_000);
+      if (logFile !== undefined && logFile !== '') await writeFile(logFile, `${bed().logs.join('\n')}\n`);
+    });
 
     it('three clients join one room and each receives the other two’s audio and video', async () => {
       const joined = await Promise.all(['A', 'B', 'C'].map((l) => join(l)));
@@ -140,7 +98,7 @@ for (const variant of variants) {
         console.log(logTail());
         throw error;
       }
-      report('3 clients', await Promise.all(three.map(async (c) => ({ label: c.label, s: await c.snapshot() }))));
+      report(variant.name, '3 clients', await Promise.all(three.map(async (c) => ({ label: c.label, s: await c.snapshot() }))));
     });
 
     it('a fourth joins, receives and is received, then leaves; the three keep receiving', async () => {
@@ -152,7 +110,7 @@ for (const variant of variants) {
         const received = await d.client.waitMediaFrom([...ids.values()], { timeoutMs: MEDIA_TIMEOUT_MS });
         console.log(`[legacy] D receives ${received.map(describeReceived).join(' | ')}`);
         for (const c of three) await c.waitMediaFrom([d.id], { timeoutMs: MEDIA_TIMEOUT_MS });
-        report('4th joins', [{ label: 'D', s: await d.client.snapshot() }]);
+        report(variant.name, '4th joins', [{ label: 'D', s: await d.client.snapshot() }]);
         await d.client.leave();
         left = true;
       } catch (error) {
@@ -218,6 +176,7 @@ for (const variant of variants) {
 
     it('the last leaving ends the conference and frees the bridge’s router', async () => {
       expect(ids.size, 'scenario 1 ran').toBe(3);
+      const { stack } = bed();
       const bridge = stack.bridges[0];
       const focus = stack.focus;
       if (bridge === undefined || focus === undefined) throw new Error('stack without bridge or focus');

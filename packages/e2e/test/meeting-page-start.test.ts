@@ -6,12 +6,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { launchChromium, waitFor } from '@hummingbird/test-support';
 import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { launchBrowser } from './support/client-page.js';
 import { PageUser, expectFramesAdvancing, waitTilesPlaying } from './support/meeting-page.js';
-import { waitFor } from './support/wait.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -61,7 +60,7 @@ describe('npm start → the meeting page', () => {
     const pids = [...out.matchAll(/^(?:Prosody|token|turn|bridge-1|focus) \(pid (\d+)\)/gm)].map((m) => Number(m[1]));
     expect(pids).toHaveLength(5);
 
-    browser = await launchBrowser();
+    browser = await launchChromium();
     const [ann, ben] = await Promise.all([PageUser.open(browser, url ?? '', 'Ann'), PageUser.open(browser, url ?? '', 'Ben')]);
     users.push(ann, ben);
     const room = `start-${Date.now().toString(36)}`;

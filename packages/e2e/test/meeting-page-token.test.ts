@@ -1,34 +1,19 @@
 // The meeting page's JWT field on a token stack (auth: 'token'): a page with a minted JWT joins on the client host,
 // a page without one joins through the guest host, and they see each other. A bad JWT is refused with a message
 // on the page, not a hang.
-import { startStack, type Stack } from '@hummingbird/stack';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { launchBrowser } from './support/client-page.js';
-import { PageUser, waitTilesPlaying } from './support/meeting-page.js';
+import { waitTilesPlaying } from './support/meeting-page.js';
+import { useTestbed } from './support/testbed.js';
 
 describe('the meeting page on a token stack', () => {
-  let stack: Stack;
-  let browser: Browser;
-  const users: PageUser[] = [];
-
-  beforeAll(async () => {
-    [stack, browser] = await Promise.all([startStack({ standardPorts: false, auth: 'token', logs: 'quiet' }), launchBrowser()]);
-  }, 180_000);
-
-  afterAll(async () => {
-    for (const u of users) await u.close();
-    await browser?.close().catch(() => undefined);
-    await stack?.stop();
-  }, 60_000);
+  const bed = useTestbed({ room: 'jwt', auth: 'token', client: false });
 
   it('a page with a JWT and a guest page without one hold a call; a forged JWT is refused on the page', async () => {
-    const room = `jwt-${Date.now().toString(36)}`;
+    const { stack, room } = bed();
     const jwt = await stack.token?.mint({ room, user: { name: 'Mia' }, moderator: true });
     expect(jwt).toBeDefined();
-    const [mia, gus, eve] = await Promise.all(['Mia', 'Gus', 'Eve'].map((n) => PageUser.open(browser, stack.pageUrl ?? '', n)));
-    users.push(mia!, gus!, eve!);
+    const [mia, gus, eve] = await Promise.all(['Mia', 'Gus', 'Eve'].map((n) => bed().openPage(n)));
     const forged = `${jwt?.split('.').slice(0, 2).join('.') ?? ''}.AAAA`;
     const refused = await eve!.join({ room, name: 'Eve', token: forged }, 45_000).then(() => 'joined', (e: unknown) => String(e));
     expect(refused).toMatch(/Could not join/);

@@ -3,45 +3,24 @@
 // the camera shows on the others' pages (from the presence's SourceInfo), a screen share appears as a tile on the
 // others' pages, and the legacy switch (`?client=legacy`, @lyno/lib-jitsi-meet) holds a call too.
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { startStack, type Stack } from '@hummingbird/stack';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@hummingbird/test-support';
+import { describe, expect, it } from 'vitest';
 
-import { launchBrowser } from './support/client-page.js';
-import { PageUser, expectFramesAdvancing, waitTilesPlaying } from './support/meeting-page.js';
-import { waitFor } from './support/wait.js';
+import { ARTIFACTS, recordFirstFrame } from './support/first-frame.js';
+import { expectFramesAdvancing, waitTilesPlaying, type PageUser } from './support/meeting-page.js';
+import { useTestbed } from './support/testbed.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ARTIFACTS = `${ROOT}.hb/artifacts/`;
 const SCREENSHOT = `${ARTIFACTS}meeting-3-participants.png`;
 
 describe('the meeting page', () => {
-  let stack: Stack;
-  let browser: Browser;
-  const users: PageUser[] = [];
-  const open = async (label: string, query = ''): Promise<PageUser> => {
-    const u = await PageUser.open(browser, `${stack.pageUrl ?? ''}${query}`, label);
-    users.push(u);
-    return u;
-  };
-
-  beforeAll(async () => {
-    [stack, browser] = await Promise.all([startStack({ standardPorts: false, logs: 'quiet' }), launchBrowser()]);
-  }, 180_000);
-
-  afterAll(async () => {
-    for (const u of users) await u.close();
-    await browser?.close().catch(() => undefined);
-    await stack?.stop();
-  }, 60_000);
-
-  const room = `page-${Date.now().toString(36)}`;
+  const bed = useTestbed({ room: 'page', client: false });
+  const open = (label: string, query = ''): Promise<PageUser> => bed().openPage(label, query);
   let ada: PageUser;
   let bob: PageUser;
   let cyd: PageUser;
 
   it('three people join the same room: every page shows three named tiles with moving video; a screenshot is kept', async () => {
+    const { stack, room } = bed();
     expect(stack.pageUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     [ada, bob, cyd] = await Promise.all([open('Ada'), open('Bob'), open('Cyd')]);
     const started = Date.now();
@@ -60,6 +39,7 @@ describe('the meeting page', () => {
     }
     firstVideo.sort((a, b) => a - b);
     console.log(`[meeting page] 3 participants: join click → all 3 tiles playing, per page: ${firstVideo.join(', ')} ms (p50 ${String(firstVideo[1])} ms)`);
+    recordFirstFrame(import.meta.url, 'meeting page: 3 participants', 'meeting page', firstVideo, 'join click → all tiles playing');
 
     await mkdir(ARTIFACTS, { recursive: true });
     await rm(SCREENSHOT, { force: true });
@@ -113,7 +93,7 @@ describe('the meeting page', () => {
   }, 60_000);
 
   it('the legacy switch (?client=legacy): two @lyno/lib-jitsi-meet pages join and see each other\'s video', async () => {
-    const legacyRoom = `${room}-legacy`;
+    const legacyRoom = `${bed().room}-legacy`;
     const [lee, max] = await Promise.all([open('Lee', '?client=legacy'), open('Max', '?client=legacy')]);
     expect(await lee.page.isChecked('#legacy')).toBe(true);
     await Promise.all([lee.join({ room: legacyRoom, name: 'Lee' }), max.join({ room: legacyRoom, name: 'Max' })]);

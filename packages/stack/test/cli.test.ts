@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@hummingbird/test-support';
 import { describe, expect, it } from 'vitest';
 
 const PKG = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,10 +48,10 @@ describe('npm start (the stack CLI)', () => {
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      const deadline = Date.now() + 30_000;
-      while (!out.includes('Press Ctrl-C') && Date.now() < deadline && child.exitCode === null) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitFor('the CLI prints "Press Ctrl-C" (or exits)', () => out, (o) => o.includes('Press Ctrl-C') || child.exitCode !== null, {
+        timeoutMs: 30_000,
+        describe: (o) => o.split('\n').slice(-20).join('\n'),
+      });
       expect(out).toContain('Hummingbird stack is up');
       expect(out).toContain('client host       meet.localhost');
       expect(out).not.toMatch(/secret\s*=|component_secret/); // secrets are never printed
@@ -70,9 +71,7 @@ describe('npm start (the stack CLI)', () => {
       child.kill('SIGINT');
       expect(await exited).toBe(0);
       expect(out).toContain('stack stopped');
-      const gone = Date.now() + 3000;
-      while (alive(pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 20));
-      expect(alive(pid), 'Prosody is gone after Ctrl-C').toBe(false);
+      await waitFor('Prosody is gone after Ctrl-C', () => alive(pid), (a) => !a, { timeoutMs: 3_000, intervalMs: 20 });
       for (const appPid of apps) expect(alive(appPid), `app pid ${appPid} is gone after Ctrl-C`).toBe(false);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');

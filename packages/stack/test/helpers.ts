@@ -81,12 +81,3 @@ export function pidAlive(pid: number): boolean {
     return false;
   }
 }
-
-export async function waitUntil(condition: () => boolean, timeoutMs: number, stepMs = 25): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, stepMs));
-  }
-  return condition();
-}

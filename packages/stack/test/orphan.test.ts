@@ -4,9 +4,10 @@ import { rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import { waitFor } from '@hummingbird/test-support';
 import { describe, expect, it } from 'vitest';
 
-import { pidAlive, waitUntil } from './helpers.js';
+import { pidAlive } from './helpers.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/orphan-child.ts', import.meta.url));
 
@@ -26,7 +27,7 @@ async function startChild(mode: 'exit' | 'hang'): Promise<{ child: ReturnType<ty
 describe('a test runner that dies without stop() leaves no Prosody behind', () => {
   it('process.exit(1): Prosody is killed and the run dir removed', async () => {
     const { pid, dir } = await startChild('exit');
-    expect(await waitUntil(() => !pidAlive(pid), 5_000)).toBe(true);
+    await waitFor(`Prosody (pid ${pid}) gone`, () => pidAlive(pid), (alive) => !alive, { timeoutMs: 5_000, intervalMs: 25 });
     expect(existsSync(dir)).toBe(false);
   });
 
@@ -37,7 +38,7 @@ describe('a test runner that dies without stop() leaves no Prosody behind', () =
       child.kill('SIGKILL');
       const t0 = performance.now();
       // Prosody gets SIGTERM and shuts down cleanly: at most c2s_close_timeout + 1 s.
-      expect(await waitUntil(() => !pidAlive(pid), 5_000)).toBe(true);
+      await waitFor(`Prosody (pid ${pid}) gone`, () => pidAlive(pid), (alive) => !alive, { timeoutMs: 5_000, intervalMs: 25 });
       console.log(`[stack] orphaned Prosody gone ${(performance.now() - t0).toFixed(0)} ms after its runner was SIGKILLed`);
     } finally {
       // Nothing ran in the killed runner to remove the directory; that is this test's job.

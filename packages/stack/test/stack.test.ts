@@ -1,6 +1,7 @@
 // startStack(): Prosody and the four apps as child processes, wired from one generated configuration.
 import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { waitFor } from '@hummingbird/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatLogLine, startStack, StackAppError, type Stack } from '../src/index.js';
 
@@ -15,16 +16,6 @@ function alive(pid: number): boolean {
 async function json<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const reply = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
   return { status: reply.status, body: (await reply.json()) as T };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 interface FocusStats {
@@ -89,16 +80,12 @@ describe('startStack with every app (auth: token, two bridges)', () => {
     const victim = stack.bridges[0];
     victim?.kill('SIGKILL');
     expect(await victim?.exited).toMatchObject({ signal: 'SIGKILL' });
-    await until('the focus to drop the killed bridge', async () => {
-      const stats = await json<FocusStats>(`${stack.focus?.opsUrl ?? ''}/stats`);
-      return stats.body.bridge_selector.operational_bridge_count === 1 ? true : undefined;
-    });
+    const operationalBridges = async (): Promise<number> =>
+      (await json<FocusStats>(`${stack.focus?.opsUrl ?? ''}/stats`)).body.bridge_selector.operational_bridge_count;
+    await waitFor('the focus to drop the killed bridge', operationalBridges, (n) => n === 1, { intervalMs: 100 });
     const third = await stack.startBridge();
     expect(third.id).toBe('bridge-3');
-    await until('the focus to see the new bridge', async () => {
-      const stats = await json<FocusStats>(`${stack.focus?.opsUrl ?? ''}/stats`);
-      return stats.body.bridge_selector.operational_bridge_count === 2 ? true : undefined;
-    });
+    await waitFor('the focus to see the new bridge', operationalBridges, (n) => n === 2, { intervalMs: 100 });
   }, 60_000);
 
   it('prefixes each app\'s log lines and never logs a secret', () => {
@@ -114,7 +101,7 @@ describe('startStack with every app (auth: token, two bridges)', () => {
     const runDir = /run directory\s+(\S+)/.exec(stack.describe().join('\n'))?.[1] ?? '';
     expect(existsSync(runDir)).toBe(true);
     await stack.stop();
-    await until('every process to exit', () => Promise.resolve(pids.every((pid) => !alive(pid)) ? true : undefined), 15_000);
+    await waitFor('every process to exit', () => pids.filter(alive), (left) => left.length === 0, { timeoutMs: 15_000, intervalMs: 100 });
     expect(existsSync(runDir)).toBe(false);
     await expect(fetch(stack.pageUrl ?? '', { signal: AbortSignal.timeout(5_000) })).rejects.toThrow();
   }, 30_000);

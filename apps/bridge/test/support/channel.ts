@@ -2,7 +2,7 @@
 // transport's <web-socket> as given, one JSON object per text frame.
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
-import { waitFor } from './wait.js';
+import { waitFor } from '@hummingbird/test-support';
 
 export type Json = Record<string, unknown>;
 

@@ -8,8 +8,8 @@ import {
   NS, parseBridgeStats, parseConferenceFailed, parseConferenceModified, parseMucPresence, StanzaError, type BridgeStats, type ClientConnection,
   type ConferenceFailed, type ConferenceModified, type ConferenceModify, type Element, type ReceiverConsumers,
 } from '@hummingbird/xmpp';
+import { waitFor } from '@hummingbird/test-support';
 import { bridgeConfigSchema, start, type BridgeConfig, type BridgeService } from '../../src/index.js';
-import { waitFor } from './wait.js';
 
 export const DOMAIN = 'meet.test';
 export const AUTH = `auth.${DOMAIN}`;

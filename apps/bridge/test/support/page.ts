@@ -3,24 +3,21 @@
 // first video and audio m-lines, and video is sent as SSRC simulcast — ljm munges the local description to add
 // a SIM group of three SSRCs (each with an RTX in a FID group), which Chrome honours. Every function passed to
 // page.evaluate is self-contained (Playwright serialises it).
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { launchChromium, startPageServer, type PageServer } from '@hummingbird/test-support';
+import type { Browser } from 'playwright-core';
 
-export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+/**
+ * Chrome caps the number of simulcast layers by resolution (e.g. 2 at 640x360); without the cap the small test
+ * frames still carry three layers, which keeps three encoding browsers within two busy cores.
+ */
+export function launchBrowser(): Promise<Browser> {
+  return launchChromium({ extraArgs: ['--force-fieldtrials=WebRTC-LegacySimulcastLayerLimit/Disabled/'] });
+}
 
-export const CHROMIUM_ARGS: readonly string[] = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  // Chrome caps the number of simulcast layers by resolution (e.g. 2 at 640x360); without the cap the small
-  // test frames still carry three layers, which keeps three encoding browsers within two busy cores.
-  '--force-fieldtrials=WebRTC-LegacySimulcastLayerLimit/Disabled/',
-];
+/** The page the peers run in (a secure context, so getUserMedia works). */
+export function startPeerPage(): Promise<PageServer> {
+  return startPageServer({ title: 'hummingbird bridge test' });
+}
 
 export interface PeerInbound {
   ssrc: number;
@@ -137,25 +134,4 @@ export function peerClose(): void {
   const peer = (window as unknown as PeerWindow).hbPeer;
   peer?.pc.close();
   for (const t of peer?.stream.getTracks() ?? []) t.stop();
-}
-
-/** getUserMedia needs a secure context: http://127.0.0.1 is one, about:blank is not. */
-export async function startPageServer(): Promise<{ url: string; close: () => Promise<void> }> {
-  const server: Server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end('<!doctype html><meta charset="utf-8"><title>hummingbird bridge test</title>');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }

@@ -1,11 +1,9 @@
 // Driving the Hummingbird test client (@hummingbird/client, packages/client) in headless Chromium: one page server that serves
 // the esbuild bundle, one browser context + page per participant, typed wrappers around page.evaluate.
 
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-
 import { bundleClient, type ClientState, type HummingbirdGlobal, type JoinOptions, type RemoteSourceState } from '@hummingbird/client';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, startPageServer } from './page.js';
-import { waitFor } from './wait.js';
+import { startPageServer, waitFor, type PageServer } from '@hummingbird/test-support';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 export type { ClientState, JoinOptions, RemoteSourceState };
 
@@ -14,12 +12,8 @@ interface PageWindow {
 }
 
 /** Serves `/` (an empty page that loads the client) and `/hummingbird-client.js` over http://127.0.0.1 (secure context). */
-export async function startClientServer(): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startClientServer(): Promise<PageServer> {
   return startPageServer({ title: 'hummingbird test client', scripts: { '/hummingbird-client.js': await bundleClient() } });
-}
-
-export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] });
 }
 
 /** One participant: its own browser context (profile) and page. */
@@ -115,13 +109,6 @@ export async function waitAllReceive(parts: readonly Participant[], timeoutMs: n
     (states) => states.every((s, i) => receivesFrom(s, parts.filter((_, j) => j !== i).map((p) => p.endpointId))),
     { timeoutMs, intervalMs: 500, describe: (states) => states.map(describeState).join('\n') },
   );
-}
-
-export function p50(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** join() call → first decoded remote video frame, per participant (ms). */

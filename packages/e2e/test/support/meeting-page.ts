@@ -1,9 +1,8 @@
 // Driving the meeting page (@hummingbird/client page/) the way a person does: fill the form, click Join, click
 // the buttons; read what is on screen through `window.hbPage.state()` and the <video> elements themselves.
 import type { PageState } from '@hummingbird/client';
+import { waitFor } from '@hummingbird/test-support';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-
-import { waitFor } from './wait.js';
 
 export type { PageState };
 

@@ -3,24 +3,6 @@
 // browser's own RTCPeerConnection"). Each function here is serialized by Playwright and run in the
 // page, so it must be self-contained: no imports, no closures over module scope. Types are erased.
 
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-/** The flags from the brief and jitsi-client-protocol.md §9.2 (the driver adds headless and its own pipe/profile flags). */
-export const CHROMIUM_ARGS: readonly string[] = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  // §9.2: without it Chrome gathers no 127.0.0.1 candidates, and the bridge here only listens on loopback.
-  '--allow-loopback-in-peer-connection',
-];
-
-export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-
 export interface StateChange {
   /** Date.now() in the page: the same system clock as the Node side, so the two can be compared. */
   at: number;
@@ -202,40 +184,4 @@ export async function pageStats(): Promise<PageStats> {
     }
   }
   return stats;
-}
-
-/**
- * A tiny page server. getUserMedia needs a secure context: about:blank is not one (measured:
- * `isSecureContext === false`, no navigator.mediaDevices), http://127.0.0.1 is.
- */
-export async function startPageServer(
-  options: { title?: string; scripts?: Readonly<Record<string, string>> } = {},
-): Promise<{ url: string; close: () => Promise<void> }> {
-  const scripts = options.scripts ?? {};
-  const tags = Object.keys(scripts)
-    .map((path) => `<script src="${path}"></script>`)
-    .join('');
-  const server: Server = createServer((req, res) => {
-    const script = req.url !== undefined && Object.hasOwn(scripts, req.url) ? scripts[req.url] : undefined;
-    if (script !== undefined) {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(script);
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(`<!doctype html><meta charset="utf-8"><title>${options.title ?? 'hummingbird e2e'}</title>${tags}`);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }

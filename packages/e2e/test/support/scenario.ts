@@ -14,6 +14,7 @@
 // Offer #2 proves video decoding through a consumer; offer #3 is the "one more consumer" re-offer
 // that must not disturb ICE, with the first consumer still decoding.
 
+import { waitFor } from '@hummingbird/test-support';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { types } from 'mediasoup';
 
@@ -30,7 +31,6 @@ import {
   type OfferSection,
   type ParsedAnswer,
 } from './sdp.js';
-import { waitFor } from './wait.js';
 
 export interface ServerStateChange {
   at: number;

@@ -1,5 +1,5 @@
-// Every wait in the e2e tests is bounded, so a failure surfaces as a clear assertion with the last
-// observed value instead of a hung test.
+// Every wait in the Hummingbird test suites is bounded, so a failure surfaces as a clear assertion with the
+// last observed value instead of a hung test.
 
 export class WaitTimeoutError extends Error {
   override name = 'WaitTimeoutError';
@@ -15,19 +15,27 @@ export class WaitTimeoutError extends Error {
 }
 
 export interface WaitOptions {
+  /** 20 s unless given. */
   timeoutMs?: number;
+  /** 50 ms unless given. */
   intervalMs?: number;
 }
 
+export interface WaitForOptions<T> extends WaitOptions {
+  /** A reason to give up early (e.g. the PeerConnection went to 'failed'), or undefined to keep waiting. */
+  fail?: (value: T) => string | undefined;
+  /** How the last value is shown in the error (JSON by default). */
+  describe?: (value: T) => string;
+}
+
 /**
- * Polls `probe` until `done(value)` holds, and returns that value. `fail(value)` returns a reason to
- * give up early (e.g. the PeerConnection went to 'failed'). The error names `what` and the last value.
+ * Polls `probe` until `done(value)` holds, and returns that value. The error names `what` and the last value.
  */
 export async function waitFor<T>(
   what: string,
   probe: () => T | Promise<T>,
   done: (value: T) => boolean,
-  options: WaitOptions & { fail?: (value: T) => string | undefined; describe?: (value: T) => string } = {},
+  options: WaitForOptions<T> = {},
 ): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 20_000;
   const intervalMs = options.intervalMs ?? 50;
@@ -43,4 +51,12 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** The median (the mean of the two middle values for an even count); NaN for no values. */
+export function p50(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
