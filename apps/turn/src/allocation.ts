@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Socket as UdpSocket } from 'node:dgram';
 import { ipToBytes, type TransportAddress } from './address.js';
+import type { DatagramSocket } from './native-udp.js';
 import { ByteBucket } from './rate-limit.js';
 
 export type ClientTransport = 'udp' | 'tcp' | 'tls';
@@ -39,7 +39,7 @@ export class TurnAllocation {
   readonly link: ClientLink;
   readonly username: string;
   readonly integrityKey: Buffer;
-  readonly relay: UdpSocket;
+  readonly relay: DatagramSocket;
   /** The relay port as bound. */
   readonly relayPort: number;
   /** The relayed transport address as told to the client (after external-IP mapping). */
@@ -70,7 +70,7 @@ export class TurnAllocation {
     link: ClientLink;
     username: string;
     integrityKey: Buffer;
-    relay: UdpSocket;
+    relay: DatagramSocket;
     relayPort: number;
     relayed: TransportAddress;
     family: 4 | 6;
@@ -169,11 +169,7 @@ export class TurnAllocation {
     this.#closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    try {
-      this.relay.close();
-    } catch {
-      // already closed by the OS side (ERR_SOCKET_DGRAM_NOT_RUNNING): nothing left to release
-    }
+    void this.relay.close();
     return true;
   }
 }
