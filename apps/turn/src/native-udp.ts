@@ -241,7 +241,7 @@ export function formatIp6(w0: number, w1: number, w2: number, w3: number): strin
       continue;
     }
     if (i !== 0) out += ':';
-    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 7 && g[7] !== 0x0001) || (bestLen === 5 && g[5] === 0xffff))) {
+    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && g[5] === 0xffff))) {
       out += `${w3 >>> 24}.${(w3 >>> 16) & 255}.${(w3 >>> 8) & 255}.${w3 & 255}`;
       return out;
     }
