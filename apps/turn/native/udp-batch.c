@@ -185,27 +185,32 @@ static void schedule_flush(void) {
   uv_check_start(&g_check, on_check);
 }
 
-// send(id, buffer, port, ip4 /* uint32, host order */) -> 0 or -errno
-// send6(id, buffer, port, ip6text)
+// send(id, buffer, length, port, ip4 /* uint32, host order */) -> 0 or -errno
+// send6(id, buffer, length, port, ip6text)
+// The first `length` bytes of `buffer` are copied into the send queue at once: the caller may
+// reuse the buffer as soon as this returns.
 static napi_value do_send(napi_env env, napi_callback_info info, int v6) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_value result;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) {
-    napi_throw_type_error(env, NULL, "send needs 4 arguments");
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "send needs 5 arguments");
     return NULL;
   }
   int32_t rc = 0;
   sock_t *s = sock_by_id(env, argv[0]);
   void *data = NULL;
+  size_t capacity = 0;
   size_t length = 0;
+  uint32_t wanted = 0;
   uint32_t port = 0;
   if (s == NULL) {
     rc = -EBADF;
-  } else if (napi_get_buffer_info(env, argv[1], &data, &length) != napi_ok || napi_get_value_uint32(env, argv[2], &port) != napi_ok || port == 0 || port > 65535) {
+  } else if (napi_get_buffer_info(env, argv[1], &data, &capacity) != napi_ok || napi_get_value_uint32(env, argv[2], &wanted) != napi_ok || wanted > capacity ||
+             napi_get_value_uint32(env, argv[3], &port) != napi_ok || port == 0 || port > 65535) {
     rc = -EINVAL;
-  } else if (length > 65535) {
+  } else if ((length = wanted) > 65535) {
     rc = -EMSGSIZE;
   } else {
     struct sockaddr_storage to;
@@ -213,7 +218,7 @@ static napi_value do_send(napi_env env, napi_callback_info info, int v6) {
     memset(&to, 0, sizeof to);
     if (!v6) {
       uint32_t ip;
-      if (s->family != AF_INET || napi_get_value_uint32(env, argv[3], &ip) != napi_ok) {
+      if (s->family != AF_INET || napi_get_value_uint32(env, argv[4], &ip) != napi_ok) {
         rc = -EINVAL;
       } else {
         struct sockaddr_in *a = (struct sockaddr_in *)&to;
@@ -226,7 +231,7 @@ static napi_value do_send(napi_env env, napi_callback_info info, int v6) {
       char text[64];
       size_t n = 0;
       struct sockaddr_in6 *a = (struct sockaddr_in6 *)&to;
-      if (s->family != AF_INET6 || napi_get_value_string_latin1(env, argv[3], text, sizeof text, &n) != napi_ok || n >= sizeof text - 1 || inet_pton(AF_INET6, text, &a->sin6_addr) != 1) {
+      if (s->family != AF_INET6 || napi_get_value_string_latin1(env, argv[4], text, sizeof text, &n) != napi_ok || n >= sizeof text - 1 || inet_pton(AF_INET6, text, &a->sin6_addr) != 1) {
         rc = -EINVAL;
       } else {
         a->sin6_family = AF_INET6;

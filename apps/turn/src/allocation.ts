@@ -20,6 +20,11 @@ export interface ClientLink {
   send(parts: readonly Buffer[]): void;
   /** Sends one complete datagram or frame (the data path: no buffer list). */
   sendOne(frame: Buffer): void;
+  /**
+   * UDP on the native layer only: sends the first `length` bytes of a buffer the caller reuses
+   * (copied before it returns), so the data path builds frames in one scratch buffer.
+   */
+  readonly sendScratch?: (buf: Buffer, length: number) => void;
 }
 
 export interface ChannelBinding {

@@ -39,6 +39,12 @@ export interface DatagramSocket {
   send(data: Buffer, port: number, address: string): void;
   /** The buffers back-to-back as one datagram. */
   sendParts(parts: readonly Buffer[], port: number, address: string): void;
+  /**
+   * A sender to one destination for buffers the caller reuses: `send(buf, length)` sends the
+   * first `length` bytes, copied before it returns. Only where that costs nothing extra (the
+   * native layer copies every datagram into its send queue anyway); undefined on dgram.
+   */
+  prepare(port: number, address: string): ((buf: Buffer, length: number) => void) | undefined;
   /** Send/receive errors (ICMP errors, full buffers, bad destinations) since the last call. */
   takeErrors(): number;
   /** Idempotent. Resolves when the port is free (at once on the native path). */
@@ -109,6 +115,10 @@ class DgramDatagramSocket implements DatagramSocket {
     if (!this.#closed) this.#socket.send(parts as Buffer[], port, address);
   }
 
+  prepare(): undefined {
+    return undefined;
+  }
+
   takeErrors(): number {
     const n = this.#errors;
     this.#errors = 0;
@@ -168,8 +178,8 @@ export const dgramFactory: DatagramFactory = {
 interface UdpBatchBinding {
   init(arena?: Buffer, meta?: Uint32Array): [slots: number, slotBytes: number, metaWords: number];
   open(family: 4 | 6, host: string, port: number, rcvbuf: number, sndbuf: number, v6only: boolean, onBatch: (count: number) => void): [id: number, port: number];
-  send(id: number, data: Buffer, port: number, ip4: number): number;
-  send6(id: number, data: Buffer, port: number, ip6: string): number;
+  send(id: number, data: Buffer, length: number, port: number, ip4: number): number;
+  send6(id: number, data: Buffer, length: number, port: number, ip6: string): number;
   flush(): void;
   close(id: number): boolean;
   stats(id: number): [rx: number, tx: number, txErrors: number, rxErrors: number, truncated: number, txDropped: number] | undefined;
@@ -279,11 +289,27 @@ class NativeDatagramSocket implements DatagramSocket {
     let rc: number;
     if (this.#v4) {
       const ip = parseIp4(address);
-      rc = ip < 0 ? -1 : this.#binding.send(this.#id, data, port, ip);
+      rc = ip < 0 ? -1 : this.#binding.send(this.#id, data, data.length, port, ip);
     } else {
-      rc = this.#binding.send6(this.#id, data, port, address);
+      rc = this.#binding.send6(this.#id, data, data.length, port, address);
     }
     if (rc !== 0) this.#errors++;
+  }
+
+  prepare(port: number, address: string): (buf: Buffer, length: number) => void {
+    const binding = this.#binding;
+    const id = this.#id;
+    if (this.#v4) {
+      const ip = parseIp4(address);
+      return (buf, length) => {
+        if (this.#closed) return;
+        if (ip < 0 || binding.send(id, buf, length, port, ip) !== 0) this.#errors++;
+      };
+    }
+    return (buf, length) => {
+      if (this.#closed) return;
+      if (binding.send6(id, buf, length, port, address) !== 0) this.#errors++;
+    };
   }
 
   sendParts(parts: readonly Buffer[], port: number, address: string): void {

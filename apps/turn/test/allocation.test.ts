@@ -14,6 +14,7 @@ function fakeRelay(): DatagramSocket {
     },
     send: () => undefined,
     sendParts: () => undefined,
+    prepare: () => undefined,
     takeErrors: () => 0,
     close: () => {
       closed = true;
