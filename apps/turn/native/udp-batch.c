@@ -64,7 +64,6 @@ static napi_ref g_arena_ref, g_meta_ref;
 static uint8_t *g_arena;
 static uint32_t *g_meta;
 static napi_async_context g_async;
-static napi_value g_resource_unused;
 
 static sock_t **g_socks;
 static int g_socks_cap;
@@ -117,7 +116,6 @@ static void flush_socket(sock_t *s) {
   int idx = s->head;
   while (idx >= 0) {
     int n = 0;
-    int first = idx;
     while (idx >= 0 && n < SENDMMSG_MAX) {
       tx_entry_t *e = &g_txq[idx];
       iov[n].iov_base = g_tx + e->offset;
@@ -131,7 +129,6 @@ static void flush_socket(sock_t *s) {
       n++;
       idx = e->next;
     }
-    (void)first;
     int done = 0;
     while (done < n) {
       int r = sendmmsg(s->fd, msgs + done, (unsigned)(n - done), MSG_DONTWAIT);
@@ -422,7 +419,6 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   CHECK(napi_create_object(env, &resource));
   CHECK(napi_create_string_utf8(env, "HummingbirdUdpBatch", NAPI_AUTO_LENGTH, &name));
   CHECK(napi_async_init(env, resource, name, &g_async));
-  (void)g_resource_unused;
   uv_loop_t *loop = NULL;
   CHECK(napi_get_uv_event_loop(env, &loop));
   if (uv_check_init(loop, &g_check) != 0 || uv_idle_init(loop, &g_idle) != 0) {
