@@ -35,6 +35,9 @@ const { values: args } = parseArgs({
     payload: { type: 'string', default: '200' },
     repeat: { type: 'string', default: '3' },
     json: { type: 'string' },
+    // The Hummingbird relay's UDP layer: auto (native if it builds) | native | dgram. Passed to the
+    // relay child as HB_TURN_DATA_PATH; the relay's row names the layer it used.
+    'data-path': { type: 'string' },
   },
 });
 
@@ -47,6 +50,8 @@ const PAYLOAD = Number(args.payload);
 const DRAIN_MS = 700;
 const KINDS = args.relays.split(',') as RelayKind[];
 const REPEAT = Math.max(1, Number(args.repeat));
+
+if (args['data-path'] !== undefined) process.env['HB_TURN_DATA_PATH'] = args['data-path'];
 
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.ts', import.meta.url));
 
@@ -318,6 +323,8 @@ async function main(): Promise<void> {
   printTable(medians);
   printRatios(medians, relays.map((r) => r.kind));
   goal(medians);
+  const ours = relays.find((r) => r.kind === 'hummingbird');
+  if (ours !== undefined) console.log(`\nHummingbird row: ${ours.version} (data path from the relay itself; --data-path auto|native|dgram)`);
   if (notes.length) console.log(`\nnotes:\n  ${notes.join('\n  ')}`);
   if (args.json) writeFileSync(args.json, JSON.stringify({ at: new Date().toISOString(), loadavg: loadavg(), relays: relays.map((r) => r.version), skipped, steps, medians, notes }, null, 2));
 }

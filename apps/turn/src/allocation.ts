@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Socket as UdpSocket } from 'node:dgram';
 import { ipToBytes, type TransportAddress } from './address.js';
+import type { DatagramSocket } from './native-udp.js';
 import { ByteBucket } from './rate-limit.js';
 
 export type ClientTransport = 'udp' | 'tcp' | 'tls';
@@ -20,6 +20,11 @@ export interface ClientLink {
   send(parts: readonly Buffer[]): void;
   /** Sends one complete datagram or frame (the data path: no buffer list). */
   sendOne(frame: Buffer): void;
+  /**
+   * UDP on the native layer only: sends the first `length` bytes of a buffer the caller reuses
+   * (copied before it returns), so the data path builds frames in one scratch buffer.
+   */
+  readonly sendScratch?: (buf: Buffer, length: number) => void;
 }
 
 export interface ChannelBinding {
@@ -39,7 +44,7 @@ export class TurnAllocation {
   readonly link: ClientLink;
   readonly username: string;
   readonly integrityKey: Buffer;
-  readonly relay: UdpSocket;
+  readonly relay: DatagramSocket;
   /** The relay port as bound. */
   readonly relayPort: number;
   /** The relayed transport address as told to the client (after external-IP mapping). */
@@ -70,7 +75,7 @@ export class TurnAllocation {
     link: ClientLink;
     username: string;
     integrityKey: Buffer;
-    relay: UdpSocket;
+    relay: DatagramSocket;
     relayPort: number;
     relayed: TransportAddress;
     family: 4 | 6;
@@ -169,11 +174,7 @@ export class TurnAllocation {
     this.#closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    try {
-      this.relay.close();
-    } catch {
-      // already closed by the OS side (ERR_SOCKET_DGRAM_NOT_RUNNING): nothing left to release
-    }
+    void this.relay.close();
     return true;
   }
 }

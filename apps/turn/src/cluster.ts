@@ -43,6 +43,8 @@ export function sumSnapshots(list: readonly TurnMetricsSnapshot[]): TurnMetricsS
     drops,
     dropped: sum((s) => s.dropped),
     draining: list.some((s) => s.draining),
+    // The UDP listener is worker 0's: report a dgram fallback anywhere, else what the workers use.
+    dataPath: list.some((s) => s.dataPath === 'dgram') || list.length === 0 ? 'dgram' : 'native',
   };
 }
 

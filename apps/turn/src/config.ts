@@ -81,6 +81,10 @@ export const turnConfigSchema = z.object({
       relayBytes: z.number().int().min(65_536).default(1024 * 1024).describe('Same for each relay socket.'),
     })
     .describe('Socket buffers.'),
+  dataPath: z
+    .enum(['auto', 'native', 'dgram'])
+    .default('auto')
+    .describe('UDP socket layer. auto: the native batched one (recvmmsg/sendmmsg, Linux; compiled at\nstart with cc into ~/.cache/hummingbird/turn-native) if it builds, else Node dgram with a\nwarning; native: that or refuse to start; dgram: Node dgram (docs/turn.md, "Data path").'),
   workers: z
     .number()
     .int()

@@ -10,6 +10,7 @@ export { startTurnServer, TurnServer, type TurnServerHandle, type TurnServerOpti
 export { DROP_REASONS, REFUSAL_REASONS, type DropReason, type RefusalReason, type TurnMetricsSnapshot } from './metrics.js';
 export { mintRestCredentials, restPassword } from './auth.js';
 export { serverOptionsFromConfig } from './options.js';
+export { NativeUdpUnavailableError, buildNativeUdp, type DataPath, type DataPathMode } from './native-udp.js';
 
 export const APP_NAME = 'hummingbird-turn';
 
@@ -64,6 +65,6 @@ export async function start(config: TurnConfig, logger: Logger = createLogger({ 
     if (left > 0) logger.warn({ allocations: left }, 'turn: drain budget spent, closing the remaining allocations');
     await started.close();
   });
-  logger.info({ config, ports: started.ports }, 'turn started');
+  logger.info({ config, ports: started.ports, dataPath: started.dataPath }, 'turn started');
   return { ...service, relay: started };
 }

@@ -76,6 +76,8 @@ export interface TurnMetricsSnapshot {
   /** Sum of all drops. */
   readonly dropped: number;
   readonly draining: boolean;
+  /** The UDP socket layer (docs/turn.md, "Data path"). */
+  readonly dataPath: 'native' | 'dgram';
 }
 
 function zeroed<K extends string>(keys: readonly K[]): Record<K, number> {
@@ -104,7 +106,7 @@ export class TurnCounters {
     this.refusals[reason]++;
   }
 
-  snapshot(live: { allocations: number; connections: number; draining: boolean }): TurnMetricsSnapshot {
+  snapshot(live: { allocations: number; connections: number; draining: boolean; dataPath: 'native' | 'dgram' }): TurnMetricsSnapshot {
     let dropped = 0;
     for (const reason of DROP_REASONS) dropped += this.drops[reason];
     return {
@@ -121,6 +123,7 @@ export class TurnCounters {
       drops: { ...this.drops },
       dropped,
       draining: live.draining,
+      dataPath: live.dataPath,
     };
   }
 }

@@ -37,6 +37,7 @@ export function serverOptionsFromConfig(config: TurnConfig, logger?: TurnLogger,
     lifetimes: config.lifetimes,
     quotas: config.quotas,
     socketBuffers: config.socketBuffers,
+    dataPath: config.dataPath,
     logger,
   };
 }

@@ -15,6 +15,17 @@ export function registerTurnMetrics(registry: Registry, snapshot: () => TurnMetr
     },
   });
   new Gauge({
+    name: 'turn_data_path',
+    help: '1 for the UDP socket layer in use: native (recvmmsg/sendmmsg addon) or dgram (Node)',
+    labelNames: ['path'],
+    registers: [registry],
+    collect() {
+      const path = snapshot().dataPath;
+      this.set({ path: 'native' }, path === 'native' ? 1 : 0);
+      this.set({ path: 'dgram' }, path === 'dgram' ? 1 : 0);
+    },
+  });
+  new Gauge({
     name: 'turn_connections',
     help: 'TCP and TLS client connections open now',
     registers: [registry],

@@ -1,4 +1,3 @@
-import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { createServer as createTcpServer, isIP, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -8,6 +7,7 @@ import { TurnAllocation, type ChannelBinding, type ClientLink, type ClientTransp
 import { RestAuthenticator } from './auth.js';
 import { TurnCounters, type RefusalReason, type TurnMetricsSnapshot } from './metrics.js';
 import { PeerPolicy } from './peer-policy.js';
+import { selectDataPath, type DataPath, type DataPathMode, type DatagramFactory, type DatagramSocket, type NativeBuildOptions } from './native-udp.js';
 import { MAX_PROXY_HEADER, parseProxyHeader } from './proxy-protocol.js';
 import { SourceRateLimiter } from './rate-limit.js';
 import {
@@ -118,32 +118,27 @@ export interface TurnServerOptions {
     listenerBytes?: number;
     relayBytes?: number;
   };
+  /**
+   * UDP socket layer (docs/turn.md, "Data path"): `auto` (default) = the native batched one
+   * (recvmmsg/sendmmsg addon, built at start) when it builds, else Node's dgram with a warning;
+   * `native` = that or a NativeUdpUnavailableError; `dgram` = Node's dgram.
+   */
+  dataPath?: DataPathMode;
+  /** Compiler and cache directory for the native data path (tests point these elsewhere). */
+  nativeBuild?: NativeBuildOptions;
   logger?: TurnLogger;
 }
 
 export interface TurnServerHandle {
   readonly ports: { udp: number; tcp: number; tls?: number };
+  /** The UDP socket layer in use (known after start). */
+  readonly dataPath: DataPath;
   /** A fresh snapshot of the counters on every read. */
   readonly metrics: TurnMetricsSnapshot;
   /** Stops new allocations; resolves when the existing ones have ended (expiry or Refresh 0). */
   drain(): Promise<void>;
   /** Closes every listener, connection and relay socket. Idempotent. */
   close(): Promise<void>;
-}
-
-type LookupCallback = (error: NodeJS.ErrnoException | null, address: string, family: number) => void;
-
-/**
- * We only ever send to IP literals of the socket's own family, so the name lookup dgram does
- * before every send (dns.lookup, which answers IP literals on the next tick) is pure overhead on
- * the hot path: answer at once, without even classifying the literal (a udp4 socket only ever
- * gets IPv4 peers, a udp6 socket IPv6 ones or v4-mapped clients).
- */
-function literalLookup4(address: string, _options: unknown, callback: LookupCallback): void {
-  callback(null, address, 4);
-}
-function literalLookup6(address: string, _options: unknown, callback: LookupCallback): void {
-  callback(null, address, 6);
 }
 
 const NO_LOG: TurnLogger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
@@ -240,7 +235,10 @@ export class TurnServer implements TurnServerHandle {
   readonly #relayBound4: string | undefined;
   readonly #relayBound6: string | undefined;
   #relayCursor: number;
-  #udp: UdpSocket | undefined;
+  /** Frames for native UDP links are built here (a datagram plus the largest TURN header). */
+  readonly #scratch = Buffer.allocUnsafeSlow(65_536 + 64);
+  #udp: DatagramSocket | undefined;
+  #sockets: DatagramFactory | undefined;
   #tcp: TcpServer | undefined;
   #tls: TcpServer | TlsServer | undefined;
   readonly #streams = new Set<TcpSocket>();
@@ -279,8 +277,16 @@ export class TurnServer implements TurnServerHandle {
     return { ...this.#ports };
   }
 
+  get dataPath(): DataPath {
+    return this.#sockets?.kind ?? 'dgram';
+  }
+
   get metrics(): TurnMetricsSnapshot {
-    return this.#counters.snapshot({ allocations: this.#allocations.size, connections: this.#streams.size, draining: this.#draining });
+    // Socket errors are counted by the socket layer; collect them at read time.
+    let errors = this.#udp?.takeErrors() ?? 0;
+    for (const allocation of this.#allocations.values()) errors += allocation.relay.takeErrors();
+    this.#counters.drops['relay-send-error'] += errors;
+    return this.#counters.snapshot({ allocations: this.#allocations.size, connections: this.#streams.size, draining: this.#draining, dataPath: this.dataPath });
   }
 
   get draining(): boolean {
@@ -290,19 +296,26 @@ export class TurnServer implements TurnServerHandle {
   async start(): Promise<this> {
     const { listen } = this.#options;
     const v6 = familyOf(listen.host) === 6;
+    // Throws NativeUdpUnavailableError for `dataPath: native` when the addon cannot be had.
+    const selected = await selectDataPath(this.#options.dataPath ?? 'auto', this.#options.nativeBuild);
+    this.#sockets = selected.factory;
+    if (selected.fallbackReason !== undefined) {
+      this.#log.warn({ reason: selected.fallbackReason }, 'turn: native UDP data path unavailable, using Node dgram');
+    }
     try {
       if (listen.udp ?? true) {
-        const udp = createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: v6 ? literalLookup6 : literalLookup4, recvBufferSize: this.#cfg.listenerBytes, sendBufferSize: this.#cfg.listenerBytes });
+        const udp: DatagramSocket = await selected.factory.open({
+          family: v6 ? 6 : 4,
+          host: listen.host,
+          port: listen.udpPort,
+          ipv6Only: false,
+          recvBufferSize: this.#cfg.listenerBytes,
+          sendBufferSize: this.#cfg.listenerBytes,
+          // Never called before open() returned (datagrams arrive in later loop turns).
+          onMessage: (msg, address, port) => this.#onUdp(udp, msg, address, port),
+        });
         this.#udp = udp;
-        udp.on('message', (msg, rinfo) => this.#onUdp(udp, msg, rinfo));
-        udp.on('error', (error) => this.#log.warn({ err: error }, 'turn: UDP listener error'));
-        // exclusive: under node:cluster a shared UDP handle would hand one client's datagrams to
-        // random workers, and an allocation lives in one worker (docs/turn.md, "processes").
-        // Listen first: with a synchronous lookup, bind() may finish before it returns.
-        const listening = once(udp, 'listening');
-        udp.bind({ port: listen.udpPort, address: listen.host, exclusive: true });
-        await listening;
-        this.#ports.udp = udp.address().port;
+        this.#ports.udp = udp.port;
       }
 
       const tcp = createTcpServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
@@ -346,7 +359,7 @@ export class TurnServer implements TurnServerHandle {
     const sweepMs = Math.max(250, Math.min(10_000, (Math.min(this.#cfg.permissionSec, this.#cfg.channelSec) * 1000) / 4));
     this.#sweepTimer = setInterval(() => this.#sweep(), sweepMs);
     this.#sweepTimer.unref();
-    this.#log.info({ ports: this.#ports, relay: { host: this.#options.relay.host, host6: this.#options.relay.host6 } }, 'turn: listening');
+    this.#log.info({ ports: this.#ports, dataPath: this.dataPath, relay: { host: this.#options.relay.host, host6: this.#options.relay.host6 } }, 'turn: listening');
     return this;
   }
 
@@ -369,13 +382,7 @@ export class TurnServer implements TurnServerHandle {
     const closing: Array<Promise<unknown>> = [];
     if (this.#udp !== undefined) {
       const udp = this.#udp;
-      closing.push(new Promise<void>((done) => {
-        try {
-          udp.close(() => done());
-        } catch {
-          done();
-        }
-      }));
+      closing.push(udp.close());
     }
     for (const server of [this.#tcp, this.#tls]) {
       if (server?.listening === true) closing.push(new Promise<void>((done) => server.close(() => done())));
@@ -524,33 +531,37 @@ export class TurnServer implements TurnServerHandle {
     socket.destroy();
   }
 
-  #onUdp(udp: UdpSocket, msg: Buffer, rinfo: RemoteInfo): void {
+  /** One datagram on the UDP listener from `address`:`port` (the socket layer's text). */
+  #onUdp(udp: DatagramSocket, msg: Buffer, address: string, port: number): void {
     const first = msg.length > 0 ? msg[0]! : 0xff;
     // Hot path: find the allocation by port, then address, without building a key string.
     if ((first & 0xc0) === 0x40) {
-      this.#fromClientChannelData(this.#udpAllocations.get(rinfo.port)?.get(rinfo.address), msg);
+      this.#fromClientChannelData(this.#udpAllocations.get(port)?.get(address), msg);
       return;
     }
     if (isSendIndication(msg)) {
-      this.#fromClientSend(this.#udpAllocations.get(rinfo.port)?.get(rinfo.address), msg);
+      this.#fromClientSend(this.#udpAllocations.get(port)?.get(address), msg);
       return;
     }
-    const key = `udp|${rinfo.address}|${rinfo.port}`;
-    const clientIp = unmapIp(rinfo.address);
-    const client: TransportAddress = { family: familyOf(clientIp), address: clientIp, port: rinfo.port };
+    const key = `udp|${address}|${port}`;
+    const clientIp = unmapIp(address);
+    const client: TransportAddress = { family: familyOf(clientIp), address: clientIp, port };
+    const scratch = udp.prepare(port, address);
     this.#onStunFromClient(
       {
         transport: 'udp',
         key,
         client,
         stream: false,
-        send: (parts) => udp.send(parts as Buffer[], rinfo.port, rinfo.address),
-        // No completion callback (it would cost a request object per datagram); a single buffer
-        // skips dgram's buffer-list handling.
-        sendOne: (frame) => udp.send(frame, rinfo.port, rinfo.address),
-        udpSource: { address: rinfo.address, port: rinfo.port },
+        send: (parts) => udp.sendParts(parts, port, address),
+        // A single buffer skips dgram's buffer-list handling.
+        sendOne: (frame) => udp.send(frame, port, address),
+        ...(scratch !== undefined ? { sendScratch: scratch } : {}),
+        udpSource: { address, port },
       },
-      msg,
+      // The native layer's buffer is reused for the next batch; the control plane may keep
+      // views into a request past an await (Allocate), so it gets its own copy.
+      udp.kind === 'native' ? Buffer.from(msg) : msg,
     );
   }
 
@@ -611,8 +622,7 @@ export class TurnServer implements TurnServerHandle {
       const host = this.#relayHost(allocation.family);
       if (host !== undefined && !isWildcard(host)) address = host;
     }
-    // No completion callback: it would cost a request object per datagram. Send errors (ICMP
-    // unreachable surfacing as ECONNREFUSED) arrive as the socket's 'error' event instead.
+    // Send errors (ICMP unreachable, full buffers) are counted by the socket layer.
     allocation.relay.send(payload, port, address);
   }
 
@@ -628,16 +638,16 @@ export class TurnServer implements TurnServerHandle {
     return isWildcard(host) ? this.#isOwnIp(address) : address === this.#relayBound(family);
   }
 
-  #fromRelaySocket(allocation: TurnAllocation, msg: Buffer, rinfo: RemoteInfo): void {
-    let peerIp = allocation.family === 4 ? rinfo.address : (canonicalIp(rinfo.address) ?? rinfo.address);
+  #fromRelaySocket(allocation: TurnAllocation, msg: Buffer, address: string, port: number): void {
+    let peerIp = allocation.family === 4 ? address : (canonicalIp(address) ?? address);
     const sibling = this.#options.ownRelayRange;
-    if (sibling !== undefined && rinfo.port >= sibling.min && rinfo.port <= sibling.max && peerIp === this.#relayHost(allocation.family)) {
+    if (sibling !== undefined && port >= sibling.min && port <= sibling.max && peerIp === this.#relayHost(allocation.family)) {
       // From another worker's allocation (hairpin through the kernel): the client knows that
       // allocation by its XOR-RELAYED-ADDRESS, so name it the same way.
       const external = allocation.family === 4 ? this.#options.externalIp : this.#options.externalIp6;
       if (external !== undefined) peerIp = canonicalIp(external) ?? external;
     }
-    this.#fromPeer(allocation, msg, peerIp, rinfo.port);
+    this.#fromPeer(allocation, msg, peerIp, port);
   }
 
   /** A datagram for the client of `allocation` from peer `peerIp`:`peerPort` (canonical text). */
@@ -648,28 +658,32 @@ export class TurnServer implements TurnServerHandle {
     const link = allocation.link;
     const length = msg.length;
     const channel = allocation.channelFor(peerIp, peerPort);
+    // Native UDP copies the frame into its send queue: build it in one reused buffer.
+    const scratch = link.sendScratch;
     // The peer's bytes are copied as they came behind our header, never parsed (spec/turn.md §3).
     // One buffer per frame: a 4-to-48-byte header plus a payload copy was ≈ 0.5 µs cheaper per
     // send than dgram's buffer-list path in a micro-benchmark (within noise in `pnpm bench`).
     if (channel !== undefined && channel.expiresAt > now) {
       // Padding to 4 bytes only on streams (RFC 8656 §12.5).
       const total = 4 + (link.stream ? (length + 3) & ~3 : length);
-      const frame = Buffer.allocUnsafe(total);
+      const frame = scratch !== undefined ? this.#scratch : Buffer.allocUnsafe(total);
       frame.writeUInt16BE(channel.number, 0);
       frame.writeUInt16BE(length, 2);
       msg.copy(frame, 4);
-      if (total > 4 + length) frame.fill(0, 4 + length);
-      link.sendOne(frame);
+      if (total > 4 + length) frame.fill(0, 4 + length, total);
+      if (scratch !== undefined) scratch(frame, total);
+      else link.sendOne(frame);
     } else {
       const bytes = allocation.addressBytes(peerIp);
       if (bytes === undefined) return this.#counters.drop('no-permission');
       const headerLength = dataIndicationHeaderLength(allocation.family);
       const total = headerLength + ((length + 3) & ~3);
-      const frame = Buffer.allocUnsafe(total);
+      const frame = scratch !== undefined ? this.#scratch : Buffer.allocUnsafe(total);
       writeDataIndicationHeader(frame, allocation.family, bytes, peerPort, length, allocation.nextDataTransactionId());
       msg.copy(frame, headerLength);
-      if (total > headerLength + length) frame.fill(0, headerLength + length);
-      link.sendOne(frame);
+      if (total > headerLength + length) frame.fill(0, headerLength + length, total);
+      if (scratch !== undefined) scratch(frame, total);
+      else link.sendOne(frame);
     }
     this.#counters.toClientPackets++;
     this.#counters.toClientBytes += msg.length;
@@ -818,14 +832,19 @@ export class TurnServer implements TurnServerHandle {
     const transactionId = Buffer.from(message.transactionId);
     this.#pendingAllocations.add(link.key);
     this.#perUser.set(auth.username, userCount + 1);
-    let relay: { socket: UdpSocket; port: number } | undefined;
+    let relay: { socket: DatagramSocket; port: number } | undefined;
+    // Datagrams that arrive before the allocation exists have nobody to go to (as with a dgram
+    // socket that has no 'message' listener yet).
+    const owner: { allocation?: TurnAllocation } = {};
     try {
-      relay = await this.#bindRelay(family, relayHost, evenPort !== undefined);
+      relay = await this.#bindRelay(family, relayHost, evenPort !== undefined, (msg, address, port) => {
+        if (owner.allocation !== undefined) this.#fromRelaySocket(owner.allocation, msg, address, port);
+      });
     } finally {
       this.#pendingAllocations.delete(link.key);
     }
     if (relay === undefined || this.#closing !== undefined || (link.stream && !this.#streamOpen(link))) {
-      if (relay !== undefined) relay.socket.close();
+      if (relay !== undefined) void relay.socket.close();
       this.#decrementUser(auth.username);
       this.#notifyDrain();
       if (relay === undefined) {
@@ -861,12 +880,8 @@ export class TurnServer implements TurnServerHandle {
       allocateTransactionId: tid,
       allocateResponse: response,
     });
-    relay.socket.on('message', (msg, rinfo) => this.#fromRelaySocket(allocation, msg, rinfo));
+    owner.allocation = allocation;
     this.#allocationsByRelayPort.set(relay.port, allocation);
-    relay.socket.on('error', (error) => {
-      this.#counters.drop('relay-send-error');
-      this.#log.debug({ err: error }, 'turn: relay socket error');
-    });
     this.#allocations.set(link.key, allocation);
     if (link.udpSource !== undefined) {
       const byAddress = this.#udpAllocations.get(link.udpSource.port) ?? new Map<string, TurnAllocation>();
@@ -999,8 +1014,10 @@ export class TurnServer implements TurnServerHandle {
     return family === 4 ? '127.0.0.1' : '::1';
   }
 
-  async #bindRelay(family: 4 | 6, host: string, even: boolean): Promise<{ socket: UdpSocket; port: number } | undefined> {
+  async #bindRelay(family: 4 | 6, host: string, even: boolean, onMessage: (msg: Buffer, address: string, port: number) => void): Promise<{ socket: DatagramSocket; port: number } | undefined> {
     const { portMin, portMax } = this.#options.relay;
+    const sockets = this.#sockets;
+    if (sockets === undefined) return undefined;
     const span = portMax - portMin + 1;
     const attempts = Math.min(span, 64);
     for (let tried = 0, step = 0; tried < attempts && step < span; step++) {
@@ -1008,28 +1025,23 @@ export class TurnServer implements TurnServerHandle {
       this.#relayCursor = port >= portMax ? portMin : port + 1;
       if (this.#relayPortsInUse.has(port) || (even && port % 2 !== 0)) continue;
       tried++;
-      const socket = family === 4 ? createSocket({ type: 'udp4', lookup: literalLookup4 }) : createSocket({ type: 'udp6', ipv6Only: true, lookup: literalLookup6 });
       this.#relayPortsInUse.add(port);
-      const bound = await new Promise<boolean>((done) => {
-        socket.once('error', () => done(false));
-        socket.bind({ port, address: host, exclusive: true }, () => done(true));
-      });
-      if (bound) {
-        socket.removeAllListeners('error');
-        try {
-          socket.setRecvBufferSize(this.#cfg.relayBytes);
-          socket.setSendBufferSize(this.#cfg.relayBytes);
-        } catch {
-          // the kernel caps buffer sizes at net.core.[rw]mem_max; the socket works either way
-        }
-        socket.once('close', () => this.#relayPortsInUse.delete(port));
-        return { socket, port };
-      }
-      this.#relayPortsInUse.delete(port);
       try {
-        socket.close();
+        const socket = await sockets.open({
+          family,
+          host,
+          port,
+          ipv6Only: true,
+          // the kernel caps buffer sizes at net.core.[rw]mem_max; the socket works either way
+          recvBufferSize: this.#cfg.relayBytes,
+          sendBufferSize: this.#cfg.relayBytes,
+          onMessage,
+          onClose: () => this.#relayPortsInUse.delete(port),
+        });
+        return { socket, port };
       } catch {
-        // never bound
+        // taken by someone else (EADDRINUSE): try the next port
+        this.#relayPortsInUse.delete(port);
       }
     }
     return undefined;
@@ -1042,6 +1054,7 @@ export class TurnServer implements TurnServerHandle {
 
   #release(allocation: TurnAllocation, why: string): void {
     if (!allocation.close()) return;
+    this.#counters.drops['relay-send-error'] += allocation.relay.takeErrors();
     if (this.#allocations.get(allocation.link.key) === allocation) this.#allocations.delete(allocation.link.key);
     if (this.#allocationsByRelayPort.get(allocation.relayPort) === allocation) this.#allocationsByRelayPort.delete(allocation.relayPort);
     const source = allocation.link.udpSource;

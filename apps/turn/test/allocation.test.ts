@@ -1,7 +1,27 @@
-import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { TurnAllocation, type ChannelBinding } from '../src/allocation.js';
 import type { TransportAddress } from '../src/address.js';
+import type { DatagramSocket } from '../src/native-udp.js';
+
+/** A relay socket stand-in (these tests never send). */
+function fakeRelay(): DatagramSocket {
+  let closed = false;
+  return {
+    kind: 'dgram',
+    port: 50_000,
+    get closed() {
+      return closed;
+    },
+    send: () => undefined,
+    sendParts: () => undefined,
+    prepare: () => undefined,
+    takeErrors: () => 0,
+    close: () => {
+      closed = true;
+      return Promise.resolve();
+    },
+  };
+}
 
 /** The channel indexes the data path reads per packet (TurnAllocation.channelFor), unit-tested. */
 function allocation(): TurnAllocation {
@@ -9,7 +29,7 @@ function allocation(): TurnAllocation {
     link: { transport: 'udp', key: 'udp|127.0.0.1|1', client: { family: 4, address: '127.0.0.1', port: 1 }, stream: false, send: () => undefined, sendOne: () => undefined },
     username: 'u',
     integrityKey: Buffer.alloc(16),
-    relay: createSocket('udp4'),
+    relay: fakeRelay(),
     relayPort: 50_000,
     relayed: { family: 4, address: '127.0.0.1', port: 50_000 },
     family: 4,

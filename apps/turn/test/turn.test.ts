@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { serverOptionsFromConfig, start, turnConfig } from '../src/index.js';
 import { Method } from '../src/stun/constants.js';
 import { TurnTestClient } from './helpers/client.js';
-import { eventually } from './helpers/server.js';
+import { eventually, TEST_DATA_PATH } from './helpers/server.js';
 
 const samplePath = fileURLToPath(new URL('../config.sample.yaml', import.meta.url));
 const SECRET = 'a-long-enough-turn-secret';
@@ -20,6 +20,8 @@ const loopback = {
   HB_TURN_RELAY__HOST: '127.0.0.1',
   HB_TURN_RELAY__PORT_MIN: '40000',
   HB_TURN_RELAY__PORT_MAX: '59999',
+  // `pnpm test:dgram` runs these on Node dgram too
+  ...(TEST_DATA_PATH !== undefined ? { HB_TURN_DATA_PATH: TEST_DATA_PATH } : {}),
 };
 
 function configError(fn: () => unknown): ConfigError {
@@ -56,6 +58,9 @@ describe('turn config', () => {
     expect(options.listen.tlsPort).toBeUndefined(); // no certificate configured: no TLS listener
     const slices = [0, 1, 2].map((index) => serverOptionsFromConfig(config, undefined, { index, count: 3 }).relay);
     expect(slices.map((r) => [r.portMin, r.portMax])).toEqual([[50000, 50332], [50333, 50665], [50666, 50999]]);
+    expect(options.dataPath).toBe('auto');
+    expect(serverOptionsFromConfig(turnConfig.loadConfig({ env: { ...required, HB_TURN_DATA_PATH: 'dgram' } })).dataPath).toBe('dgram');
+    expect(configError(() => turnConfig.loadConfig({ env: { ...required, HB_TURN_DATA_PATH: 'fast' } })).message).toMatch(/dataPath/);
   });
 
   it('refuses a certificate without a key', () => {
@@ -106,6 +111,10 @@ describe('turn service', () => {
     expect(metrics).toMatch(/^turn_allocations_created_total 1$/m);
     expect(metrics).toMatch(/^turn_refusals_total\{reason="unauthorized"\} 1$/m);
     expect(metrics).toContain('turn_relayed_packets_total');
+    // The UDP layer in use: native by default on Linux (the addon builds at start), dgram when asked.
+    const expectedPath = TEST_DATA_PATH === 'dgram' || process.platform !== 'linux' ? 'dgram' : 'native';
+    expect(running.relay.dataPath).toBe(expectedPath);
+    expect(metrics).toMatch(new RegExp(`^turn_data_path\\{path="${expectedPath}"\\} 1$`, 'm'));
 
     const drained = running.relay.drain();
     const draining = await running.ops.inject('/about/health');

@@ -2,7 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DataPathMode } from '../../src/native-udp.js';
 import { startTurnServer, type TurnServerHandle, type TurnServerOptions } from '../../src/server.js';
+
+/**
+ * HB_TURN_DATA_PATH=dgram (or native) runs the tests on that UDP layer (`pnpm test:dgram`);
+ * unset = the relay's default (auto: native when it builds).
+ */
+export const TEST_DATA_PATH = process.env['HB_TURN_DATA_PATH'] as DataPathMode | undefined;
 
 export const SECRET = 'test-secret-0123456789abcdef';
 export const REALM = 'turn.test';
@@ -14,6 +21,7 @@ export function startTestServer(overrides: Partial<TurnServerOptions> = {}): Pro
     realm: REALM,
     secrets: [SECRET],
     relay: { host: '127.0.0.1', portMin: 40_000, portMax: 59_999 },
+    ...(TEST_DATA_PATH !== undefined ? { dataPath: TEST_DATA_PATH } : {}),
     ...overrides,
   });
 }

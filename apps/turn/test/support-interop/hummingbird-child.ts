@@ -18,6 +18,8 @@ export interface TurnServerOptionsContract {
 }
 export interface TurnServerHandleContract {
   ports: { udp: number; tcp: number; tls?: number };
+  /** The UDP socket layer (native or dgram); absent in relay builds that predate it. */
+  dataPath?: string;
   close(): Promise<void>;
 }
 type StartTurnServer = (options: TurnServerOptionsContract) => Promise<TurnServerHandleContract>;
@@ -51,9 +53,11 @@ try {
     // The coturn reference config (servers.ts) sets no user-quota; uclient runs all its clients as one
     // user (50 in the spec's size), so ours gets no per-user cap here either. Quotas have their own tests.
     quotas: { allocationsPerUser: 100_000 },
+    // HB_TURN_DATA_PATH (auto | native | dgram), as the app's config loader maps it.
+    ...(process.env['HB_TURN_DATA_PATH'] ? { dataPath: process.env['HB_TURN_DATA_PATH'] } : {}),
   };
   const handle = await (start as StartTurnServer)(options);
-  report({ ready: { udpPort: handle.ports.udp, tcpPort: handle.ports.tcp, ...(handle.ports.tls ? { tlsPort: handle.ports.tls } : {}), version: `hummingbird-turn ${version}` } });
+  report({ ready: { udpPort: handle.ports.udp, tcpPort: handle.ports.tcp, ...(handle.ports.tls ? { tlsPort: handle.ports.tls } : {}), version: `hummingbird-turn ${version}${handle.dataPath !== undefined ? ` (${handle.dataPath} UDP)` : ''}` } });
   process.on('SIGTERM', () => {
     handle.close().then(
       () => process.exit(0),
