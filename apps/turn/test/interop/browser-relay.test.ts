@@ -10,10 +10,11 @@
 // permission and channel refreshes, which is where node-turn failed after ≈ 38 s (§2.4).
 // HB_TURN_BROWSER_RELAYS=coturn,hummingbird picks the relays (both by default).
 
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { CHROMIUM_ARGS, CHROMIUM_PATH, pageClosePair, pageSnapshot, pageStartPair, startBlankPage, type PairSnapshot } from '../support-interop/browser-page.js';
+import { CHROMIUM_PATH, launchChromium, startPageServer, type PageServer } from '@hummingbird/test-support';
+import { pageClosePair, pageSnapshot, pageStartPair, type PairSnapshot } from '../support-interop/browser-page.js';
 import { coturnAvailable, hummingbirdUnavailable, startRelay, type RelayKind, type RunningRelay } from '../support-interop/servers.js';
 import { existsSync } from 'node:fs';
 
@@ -37,13 +38,12 @@ const unavailable: Record<'coturn' | 'hummingbird', string | undefined> = {
 for (const [kind, why] of Object.entries(unavailable)) if (why) console.log(`SKIPPED the relay-only Chromium test against ${kind}: ${why}`);
 
 let browser: Browser | undefined;
-let blank: { url: string; close: () => Promise<void> } | undefined;
+let blank: PageServer | undefined;
 
 beforeAll(async () => {
   if (unavailable.coturn && unavailable.hummingbird) return;
-  blank = await startBlankPage();
-  const args = TRANSPORTS.includes('tls') ? [...CHROMIUM_ARGS, '--ignore-certificate-errors'] : [...CHROMIUM_ARGS];
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args });
+  blank = await startPageServer({ title: 'hummingbird turn relay test' });
+  browser = await launchChromium({ extraArgs: TRANSPORTS.includes('tls') ? ['--ignore-certificate-errors'] : [] });
 });
 
 afterAll(async () => {

@@ -3,37 +3,6 @@
 // page.evaluate. Each exported page function is serialized by Playwright and runs in the page, so it
 // must be self-contained (no imports, no closures over module scope).
 
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-/** The flags from HELPER-RULES / jitsi-client-protocol.md §9.2 (the driver adds headless and its own). */
-export const CHROMIUM_ARGS: readonly string[] = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
-
-export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-
-/** An empty page on http://127.0.0.1 (a secure context, so getUserMedia works). */
-export async function startBlankPage(): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><title>hummingbird turn relay test</title>');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
 export interface PairSetup {
   name: string;
   iceServers: RTCIceServer[];
