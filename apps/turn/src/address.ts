@@ -42,26 +42,35 @@ export function ipToBytes(ip: string): Uint8Array | undefined {
   return out;
 }
 
-/** Formats 4 or 16 bytes; IPv6 per RFC 5952 (longest run of ≥ 2 zero groups compressed). */
-export function bytesToIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+/**
+ * The IPv6 groups to write as `::` (RFC 5952 §4.2: the longest run of two or more zero groups, the
+ * first on a tie): [start, length], or [-1, 0] when there is none.
+ */
+export function longestZeroRun(groups: readonly number[]): [start: number, length: number] {
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < groups.length; ) {
     if (groups[i] !== 0) {
       i++;
       continue;
     }
     let j = i;
-    while (j < 8 && groups[j] === 0) j++;
+    while (j < groups.length && groups[j] === 0) j++;
     if (j - i > bestLen && j - i >= 2) {
       bestStart = i;
       bestLen = j - i;
     }
     i = j;
   }
+  return [bestStart, bestLen];
+}
+
+/** Formats 4 or 16 bytes; IPv6 per RFC 5952 (longest run of ≥ 2 zero groups compressed). */
+export function bytesToIp(bytes: Uint8Array): string {
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  const [bestStart, bestLen] = longestZeroRun(groups);
   const hex = (g: number[]): string => g.map((x) => x.toString(16)).join(':');
   if (bestStart < 0) return hex(groups);
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { longestZeroRun } from './address.js';
 
 /**
  * The relay's UDP sockets behind one small interface, with two implementations:
@@ -228,22 +229,7 @@ export function parseIp4(text: string): number {
  */
 export function formatIp6(w0: number, w1: number, w2: number, w3: number): string {
   const g = [w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff];
-  let bestBase = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestBase = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestLen < 2) bestBase = -1;
+  const [bestBase, bestLen] = longestZeroRun(g);
   let out = '';
   for (let i = 0; i < 8; i++) {
     if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
